@@ -1,0 +1,71 @@
+"""The `chaosdrill` command line.
+
+Each subcommand lives in its own module under harness.commands and exposes
+`register(subparsers)`; this module only dispatches and turns every known
+failure into one clear line and its exit code (2 bad input, 3 harness
+failure), so a user never sees a traceback for a mistake they can fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from harness import __version__
+from harness.errors import ChaosdrillError
+
+# Order is the order shown in --help.
+COMMAND_MODULES = [
+    "run",
+    "validate",
+    "schema",
+    "gate",
+    "matrix",
+    "gameday",
+    "stack",
+    "proxy_server",
+    "report",
+    "cleanup",
+    "worker",
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors exit 2, one line
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="chaosdrill",
+        description="Chaos and resilience drills: real services, real traffic, real faults.",
+    )
+    parser.add_argument("--version", action="version", version=f"chaosdrill {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"harness.commands.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ChaosdrillError as exc:
+        print(f"chaosdrill: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("chaosdrill: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per `chaosdrill` subcommand, each exposing register(subparsers)."""

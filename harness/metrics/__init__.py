@@ -1,0 +1,1 @@
+"""Exact per-second request metrics shared by load, judging and reports."""

@@ -1,0 +1,1 @@
+"""The built-in system under test: credit bureau, payment gateway, lending."""
