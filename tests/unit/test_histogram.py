@@ -27,7 +27,7 @@ def test_percentiles_track_exact_values_within_half_a_percent():
     for v in values:
         h.record(v)
     for q in (50, 90, 99, 99.9):
-        exact = values[max(0, -(-len(values) * q // 100) - 1)]
+        exact = values[max(0, int(-(-len(values) * q // 100)) - 1)]
         assert abs(h.percentile(q) - exact) <= max(1, exact * 0.005)
     assert h.percentile(100) == values[-1]
 
