@@ -1,0 +1,149 @@
+"""A thin, typed face over the toxiproxy-python client.
+
+The client keeps its server address in class attributes, so one process
+talks to one fault proxy server at a time; the runner never needs more.
+Calls are blocking (requests); the asyncio runner calls them in a thread.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from toxiproxy import Toxiproxy
+from toxiproxy.api import APIConsumer
+from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
+
+from harness.errors import HarnessError, UsageError
+
+BUILTIN_ONLY_TOXICS = frozenset({"http_error", "http_latency"})
+
+
+@dataclass
+class ProxyInfo:
+    name: str
+    listen: str
+    upstream: str
+    enabled: bool
+
+
+def _error_text(exc: Exception) -> str:
+    raw = exc.args[0] if exc.args else b""
+    try:
+        return json.loads(raw).get("error", str(raw))
+    except (ValueError, TypeError, AttributeError):
+        return raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+
+
+class FaultProxyClient:
+    """Proxies and toxics on one Toxiproxy-compatible server."""
+
+    def __init__(self, url: str) -> None:
+        parsed = urlparse(url if "://" in url else f"http://{url}")
+        if not parsed.hostname or not parsed.port:
+            raise UsageError(f"fault proxy URL {url!r} must look like http://HOST:PORT")
+        self.url = f"http://{parsed.hostname}:{parsed.port}"
+        self._server = Toxiproxy()
+        self._server.update_api_consumer(parsed.hostname, parsed.port)
+        self._version: str | None = None
+
+    def _rebind(self) -> None:
+        # The client library keeps the address globally; keep ours current.
+        parsed = urlparse(self.url)
+        APIConsumer.host, APIConsumer.port = parsed.hostname, parsed.port
+
+    def version(self) -> str:
+        self._rebind()
+        if self._version is None:
+            raw = self._server.version()
+            if raw is None:
+                raise HarnessError(f"fault proxy at {self.url} is not answering")
+            text = raw.decode() if isinstance(raw, bytes) else str(raw)
+            try:
+                text = json.loads(text).get("version", text)
+            except ValueError:
+                pass
+            self._version = text
+        return self._version
+
+    @property
+    def is_builtin(self) -> bool:
+        return "chaosdrill" in self.version()
+
+    def create_proxy(self, name: str, upstream: str, listen: str = "127.0.0.1:0") -> ProxyInfo:
+        self._rebind()
+        try:
+            existing = self._server.get_proxy(name)
+            if existing is not None:
+                existing.destroy()
+            proxy = self._server.create(upstream=upstream, name=name, listen=listen, enabled=True)
+        except ProxyExists as exc:
+            raise HarnessError(f"fault proxy: proxy {name!r} already exists: {_error_text(exc)}") from None
+        except Exception as exc:  # requests errors, 500 bind failures
+            raise HarnessError(f"fault proxy: cannot create proxy {name!r} -> {upstream}: {exc}") from None
+        return ProxyInfo(proxy.name, proxy.listen, proxy.upstream, proxy.enabled)
+
+    def delete_proxy(self, name: str) -> None:
+        self._rebind()
+        proxy = self._server.get_proxy(name)
+        if proxy is not None:
+            proxy.destroy()
+
+    def set_enabled(self, name: str, enabled: bool) -> None:
+        self._rebind()
+        proxy = self._require(name)
+        proxy.enable() if enabled else proxy.disable()
+
+    def add_toxic(
+        self,
+        proxy_name: str,
+        toxic_type: str,
+        *,
+        name: str | None = None,
+        stream: str = "downstream",
+        toxicity: float = 1.0,
+        attributes: dict[str, Any] | None = None,
+    ) -> str:
+        self._rebind()
+        if toxic_type in BUILTIN_ONLY_TOXICS and not self.is_builtin:
+            raise UsageError(
+                f"toxic {toxic_type!r} is a chaosdrill extension; the fault proxy at {self.url} "
+                f"({self.version()}) does not support it"
+            )
+        proxy = self._require(proxy_name)
+        toxic_name = name or f"{toxic_type}_{stream}"
+        try:
+            proxy.add_toxic(
+                type=toxic_type, name=toxic_name, stream=stream, toxicity=toxicity, attributes=attributes or {}
+            )
+        except (InvalidToxic, ProxyExists, NotFound) as exc:
+            raise UsageError(f"fault proxy refused toxic {toxic_type!r} on {proxy_name}: {_error_text(exc)}") from None
+        return toxic_name
+
+    def remove_toxic(self, proxy_name: str, toxic_name: str) -> None:
+        self._rebind()
+        proxy = self._server.get_proxy(proxy_name)
+        if proxy is not None:
+            try:
+                proxy.destroy_toxic(toxic_name)
+            except NotFound:
+                pass
+
+    def toxics(self, proxy_name: str) -> list[str]:
+        self._rebind()
+        proxy = self._server.get_proxy(proxy_name)
+        return list(proxy.toxics()) if proxy is not None else []
+
+    def proxies(self) -> dict[str, ProxyInfo]:
+        self._rebind()
+        return {
+            name: ProxyInfo(p.name, p.listen, p.upstream, p.enabled) for name, p in self._server.proxies().items()
+        }
+
+    def _require(self, name: str):
+        proxy = self._server.get_proxy(name)
+        if proxy is None:
+            raise UsageError(f"fault proxy at {self.url} has no proxy {name!r}")
+        return proxy

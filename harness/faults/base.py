@@ -1,0 +1,91 @@
+"""The fault interface and the factory from a scenario's fault entry."""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from typing import Any, Protocol
+
+
+class Target(Protocol):
+    """What a fault acts on: the running stack (harness.stack.runtime.StackRuntime)."""
+
+    client: Any
+
+    def link(self, name: str) -> Any: ...
+
+    def instance(self, service: str, index: int = 0) -> Any: ...
+
+
+class Fault(ABC):
+    """One fault on one link or service instance."""
+
+    kind: str = "fault"
+
+    @property
+    @abstractmethod
+    def target(self) -> dict[str, Any]:
+        """{"link": name} or {"service": name, "instance": n}, for the journal."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """A short label: what, where, how."""
+
+    @abstractmethod
+    async def apply(self, stack: Target) -> str:
+        """Start the fault; returns a short result text for the journal."""
+
+    @abstractmethod
+    async def revert(self, stack: Target) -> str:
+        """End the fault; idempotent."""
+
+    def details(self) -> dict[str, Any]:
+        return {}
+
+
+async def in_thread(fn, *args, **kwargs):
+    """Blocking client calls (toxiproxy-python) run off the event loop."""
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+def build_fault(spec: Any, fault_id: str) -> Fault:
+    """A Fault from a validated scenario fault (harness.scenario model)."""
+    from harness.faults.link_down import LinkDown
+    from harness.faults.process_kill import ProcessKill
+    from harness.faults.process_pause import ProcessPause
+    from harness.faults.process_restart import ProcessRestart
+    from harness.faults.toxic import ToxicFault
+
+    if getattr(spec, "link", None):
+        if spec.toxic == "down":
+            return LinkDown(spec.link, fault_id)
+        return ToxicFault(
+            link=spec.link,
+            toxic=spec.toxic,
+            fault_id=fault_id,
+            stream=spec.stream,
+            toxicity=spec.toxicity,
+            attributes=dict(spec.attributes or {}),
+        )
+    action = spec.action
+    kinds = {"kill": ProcessKill, "pause": ProcessPause, "restart": ProcessRestart}
+    return kinds[action](spec.service, spec.instance, fault_id)
+
+
+class InstanceFault(Fault):
+    """A fault on one service instance; subclasses say what apply/revert do."""
+
+    def __init__(self, service: str, instance: int, fault_id: str) -> None:
+        self.service = service
+        self.index = instance
+        self.fault_id = fault_id
+
+    @property
+    def target(self) -> dict[str, Any]:
+        return {"service": self.service, "instance": self.index}
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.service}" + (f"#{self.index}" if self.index else "")
+
+    def details(self) -> dict[str, Any]:
+        return {"kind": self.kind, "stream": None, "toxicity": 1.0, "attributes": {}}

@@ -1,0 +1,332 @@
+"""A stack brought to life on this machine: processes, proxies, health.
+
+Start order follows the links: a service starts once every service it
+depends on is healthy, so a service that checks its upstreams at start sees
+them up. Every link, and one edge link per entry instance, is a proxy on the
+fault proxy server; services are given the proxy addresses, never each
+other's, so every dependency edge can be faulted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import aiohttp
+
+from harness.errors import HarnessError, UsageError
+from harness.faultproxy.client import FaultProxyClient
+from harness.faultproxy.launcher import FaultProxyServer, external_url, start_builtin
+from harness.stack.model import Stack
+from harness.stack.ports import ensure_free, free_port
+from harness.stack.processes import Instance
+from harness.stack.templating import TemplateContext, render
+from harness.state import RunState
+
+HOST = "127.0.0.1"
+EDGE_FROM = "client"
+
+
+def proxy_name(link: str) -> str:
+    """Proxy name on the server for a link: URL-safe, still readable."""
+    return link.replace("->", "-to-").replace("#", "-")
+
+
+@dataclass
+class LinkRuntime:
+    name: str  # "lending->credit-bureau-a"
+    source: str
+    target: str  # instance name
+    proxy: str  # proxy name on the fault proxy server
+    listen: str  # host:port the proxy listens on
+    upstream: str
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.listen}"
+
+
+@dataclass
+class StackOptions:
+    state_dir: Path | None = None  # None: a fresh temp dir, removed at the end
+    log_dir: Path | None = None
+    replicas: dict[str, int] = field(default_factory=dict)
+    extra_args: dict[str, list[str]] = field(default_factory=dict)
+    fault_proxy_url: str | None = None
+    on_event: Callable[[str, str, dict], None] | None = None  # (type, message, data)
+
+
+class StackRuntime:
+    """Start with `await rt.start()`, always `await rt.stop()` (or `async with`)."""
+
+    def __init__(self, stack: Stack, options: StackOptions | None = None, state: RunState | None = None) -> None:
+        self.stack = stack
+        self.options = options or StackOptions()
+        self.state = state
+        self.instances: dict[str, list[Instance]] = {}
+        self.links: dict[str, LinkRuntime] = {}
+        self.edges: list[LinkRuntime] = []
+        self.fault_proxy: FaultProxyServer | None = None
+        self.client: FaultProxyClient | None = None
+        self._own_state_dir = self.options.state_dir is None
+        self.state_dir = Path(self.options.state_dir or tempfile.mkdtemp(prefix="chaosdrill-stack-"))
+        self.log_dir = Path(self.options.log_dir or self.state_dir / "logs")
+        self._stopped = False
+
+    # ------------------------------------------------------------ lookup
+    def instance(self, service: str, index: int = 0) -> Instance:
+        if service not in self.instances:
+            raise UsageError(f"unknown service {service!r}; known: {', '.join(self.instances)}")
+        group = self.instances[service]
+        if not 0 <= index < len(group):
+            raise UsageError(f"service {service!r} has {len(group)} instance(s); no instance {index}")
+        return group[index]
+
+    def all_instances(self) -> list[Instance]:
+        return [i for group in self.instances.values() for i in group]
+
+    def link(self, name: str) -> LinkRuntime:
+        for candidate in (self.links.get(name), *[e for e in self.edges if e.name == name]):
+            if candidate is not None:
+                return candidate
+        known = ", ".join([*self.links, *(e.name for e in self.edges)])
+        raise UsageError(f"unknown link {name!r}; known: {known}")
+
+    @property
+    def entry_urls(self) -> list[str]:
+        return [e.url for e in self.edges]
+
+    def describe(self) -> dict:
+        """The stack as resolved, for the journal."""
+        return {
+            "name": self.stack.name,
+            "fault_proxy": {"url": self.client.url if self.client else None,
+                             "version": self.client.version() if self.client else None,
+                             "external": bool(self.fault_proxy and self.fault_proxy.external)},
+            "services": {
+                name: [{"instance": i.index, "url": i.url, "pid": i.pid, "argv": i.argv} for i in group]
+                for name, group in self.instances.items()
+            },
+            "links": {
+                lk.name: {"proxy": lk.proxy, "listen": lk.listen, "upstream": lk.upstream}
+                for lk in [*self.links.values(), *self.edges]
+            },
+        }
+
+    # ------------------------------------------------------------ start
+    async def __aenter__(self) -> "StackRuntime":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    def _event(self, kind: str, message: str, **data) -> None:
+        if self.options.on_event:
+            self.options.on_event(kind, message, data)
+
+    async def start(self) -> None:
+        started = time.monotonic()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if self.state:
+            self.state.data["state_dir"] = str(self.state_dir)
+            self.state.data["state_dir_owned"] = self._own_state_dir
+            self.state.save()
+        self._plan_instances()
+        await self._start_fault_proxy()
+        await asyncio.to_thread(self._create_links)
+        for layer in self._start_layers():
+            for inst in layer:
+                inst.start()
+                if self.state:
+                    self.state.add_process(inst.name, inst.pid)
+            await asyncio.gather(*(self._wait_healthy(i) for i in layer))
+        self._event(
+            "stack_started",
+            f"{len(self.all_instances())} service instance(s) healthy in {time.monotonic() - started:.1f}s",
+            services={i.name: i.url for i in self.all_instances()},
+        )
+
+    def _plan_instances(self) -> None:
+        stack = self.stack
+        for svc in self.options.extra_args:
+            if svc not in stack.services:
+                raise UsageError(f"--service-arg: unknown service {svc!r}; known: {', '.join(stack.services)}")
+        for svc in self.options.replicas:
+            if svc not in stack.services:
+                raise UsageError(f"--replicas: unknown service {svc!r}; known: {', '.join(stack.services)}")
+        for name, svc in stack.services.items():
+            count = self.options.replicas.get(name, svc.replicas)
+            group = []
+            for index in range(count):
+                if svc.port == "auto" or svc.port is None:
+                    port = free_port(HOST)
+                else:
+                    port = int(svc.port) + index
+                    ensure_free(port, f"service {name}")
+                group.append(
+                    Instance(
+                        service=name,
+                        index=index,
+                        host=HOST,
+                        port=port,
+                        argv=[],
+                        env={},
+                        log_path=self.log_dir / f"{name}-{index}.log",
+                        health_path=svc.health.path,
+                    )
+                )
+            self.instances[name] = group
+
+    async def _start_fault_proxy(self) -> None:
+        url = self.options.fault_proxy_url or external_url(getattr(self.stack, "fault_proxy_url", None))
+        if url:
+            self.fault_proxy = FaultProxyServer(url=url)
+        else:
+            self.fault_proxy = await asyncio.to_thread(start_builtin, self.log_dir / "fault-proxy.log")
+        if self.state:
+            self.state.set_fault_proxy(self.fault_proxy.url, self.fault_proxy.pid)
+        self.client = FaultProxyClient(self.fault_proxy.url)
+        try:
+            version = await asyncio.to_thread(self.client.version)
+        except HarnessError:
+            raise
+        except Exception as exc:
+            raise HarnessError(f"fault proxy at {self.fault_proxy.url} is not answering: {exc}") from None
+        self._event("fault_proxy_ready", f"fault proxy {version} at {self.fault_proxy.url}")
+
+    def _create_links(self) -> None:
+        assert self.client is not None
+        for name, link in self.stack.links.items():
+            target = self.instance(link.to, 0)
+            self.links[name] = self._make_proxy(name, link.from_, target)
+        for inst in self.instances[self.stack.entry]:
+            name = f"{EDGE_FROM}->{inst.name}"
+            self.edges.append(self._make_proxy(name, EDGE_FROM, inst))
+        # Now every address is known: render commands and environments.
+        for name, group in self.instances.items():
+            svc = self.stack.services[name]
+            for inst in group:
+                ctx = TemplateContext(
+                    host=inst.host,
+                    port=inst.port,
+                    instance=inst.index,
+                    state_dir=str(self.state_dir),
+                    link_url=lambda ln, _svc=name: self._link_url(ln, _svc),
+                    service_url=lambda sn, _svc=name: self._service_url(sn, _svc),
+                )
+                where = f"stack {self.stack.name}: services.{name}"
+                inst.argv = [render(a, ctx, f"{where}.command") for a in svc.command]
+                inst.argv += self.options.extra_args.get(name, [])
+                inst.env = {k: render(v, ctx, f"{where}.env.{k}") for k, v in svc.env.items()}
+
+    def _make_proxy(self, name: str, source: str, target: Instance) -> LinkRuntime:
+        assert self.client is not None
+        pname = proxy_name(name)
+        if self.state:
+            self.state.add_proxy(pname)
+        info = self.client.create_proxy(pname, upstream=f"{target.host}:{target.port}", listen=f"{HOST}:0")
+        return LinkRuntime(name, source, target.name, pname, info.listen, info.upstream)
+
+    def _link_url(self, name: str, service: str) -> str:
+        if name not in self.links:
+            raise UsageError(
+                f"stack {self.stack.name}: services.{service}: unknown link {name!r}; known: {', '.join(self.links)}"
+            )
+        return self.links[name].url
+
+    def _service_url(self, name: str, service: str) -> str:
+        if name not in self.instances:
+            raise UsageError(f"stack {self.stack.name}: services.{service}: unknown service {name!r}")
+        return self.instances[name][0].url
+
+    def _start_layers(self) -> list[list[Instance]]:
+        """Instances grouped so each group's dependencies are in earlier groups."""
+        deps: dict[str, set[str]] = {name: set() for name in self.instances}
+        for link in self.stack.links.values():
+            if link.from_ in deps and link.to != link.from_:
+                deps[link.from_].add(link.to)
+        layers: list[list[Instance]] = []
+        done: set[str] = set()
+        while len(done) < len(deps):
+            ready = [n for n in deps if n not in done and deps[n] <= done]
+            if not ready:  # a cycle: start the rest together
+                ready = [n for n in deps if n not in done]
+            layers.append([i for n in ready for i in self.instances[n]])
+            done.update(ready)
+        return layers
+
+    async def _wait_healthy(self, inst: Instance) -> None:
+        svc = self.stack.services[inst.service]
+        timeout = float(svc.health.timeout)
+        interval = float(svc.health.interval)
+        url = inst.url + inst.health_path
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+            while time.monotonic() < deadline:
+                code = inst.exit_code()
+                if code is not None:
+                    tail = inst.log_tail(3)
+                    raise HarnessError(
+                        f"service {inst.name} exited with code {code} before becoming healthy"
+                        + (f"; its log ({inst.log_path}) ends: {tail}" if tail else "")
+                    )
+                try:
+                    async with session.get(url) as resp:
+                        if resp.status == 200:
+                            return
+                        last = f"HTTP {resp.status}"
+                except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                    last = type(exc).__name__
+                await asyncio.sleep(interval)
+        tail = inst.log_tail(3)
+        raise HarnessError(
+            f"service {inst.name} did not become healthy at {url} within {timeout:g}s (last: {last})"
+            + (f"; its log ({inst.log_path}) ends: {tail}" if tail else "")
+        )
+
+    async def wait_healthy(self, inst: Instance) -> None:
+        await self._wait_healthy(inst)
+
+    # ------------------------------------------------------------ stop
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        await asyncio.to_thread(self._stop_sync)
+
+    def _stop_sync(self) -> None:
+        for layer in reversed(self._start_layers() if self.instances else []):
+            for inst in layer:
+                inst.stop()
+        if self.client and self.fault_proxy and self.fault_proxy.external:
+            for lk in [*self.links.values(), *self.edges]:
+                try:
+                    self.client.delete_proxy(lk.proxy)
+                except Exception:
+                    pass
+        if self.fault_proxy:
+            self.fault_proxy.stop()
+        if self._own_state_dir:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+        if self.state:
+            self.state.remove()
+
+    # ------------------------------------------------------------ faults on instances
+    def restart_on_kill(self, service: str) -> bool:
+        return bool(self.stack.services[service].restart_on_kill)
+
+    async def restart_instance(self, inst: Instance, graceful: bool = False) -> None:
+        """Stop (SIGTERM if graceful, else it is already dead), start, wait for health."""
+        if inst.running():
+            await asyncio.to_thread(inst.stop if graceful else inst.kill)
+        inst.start()
+        if self.state:
+            self.state.add_process(inst.name, inst.pid)
+        await self._wait_healthy(inst)

@@ -1,0 +1,137 @@
+"""What a run leaves on the machine, written down before it is created.
+
+Each run (drill, game day, `stack up`) keeps a small JSON file listing its
+processes (with kernel start times, so a reused pid is never killed), its
+fault proxy server and the proxies it made. The file goes when the run ends
+cleanly; a file whose owner is dead marks a killed run, and `chaosdrill
+cleanup` (or the next run) ends what it lists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.stack.processes import pid_alive, process_start_time
+
+
+def state_root() -> Path:
+    root = os.environ.get("CHAOSDRILL_STATE_DIR")
+    path = Path(root) if root else Path(tempfile.gettempdir()) / f"chaosdrill-{os.getuid()}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class RunState:
+    """The on-disk record of one live run."""
+
+    def __init__(self, run_id: str, kind: str = "run", path: Path | None = None) -> None:
+        self.path = path or state_root() / f"{run_id}.json"
+        self.data: dict[str, Any] = {
+            "run_id": run_id,
+            "kind": kind,
+            "owner": {"pid": os.getpid(), "start_time": process_start_time(os.getpid())},
+            "created": time.time(),
+            "state_dir": None,
+            "processes": [],
+            "fault_proxy": None,
+            "proxies": [],
+        }
+
+    @classmethod
+    def load(cls, path: Path) -> "RunState":
+        st = cls.__new__(cls)
+        st.path = path
+        st.data = json.loads(path.read_text())
+        return st
+
+    def save(self) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, indent=1))
+        os.replace(tmp, self.path)
+
+    def add_process(self, name: str, pid: int) -> None:
+        self.data["processes"] = [p for p in self.data["processes"] if p["name"] != name]
+        self.data["processes"].append({"name": name, "pid": pid, "start_time": process_start_time(pid)})
+        self.save()
+
+    def set_fault_proxy(self, url: str, pid: int | None) -> None:
+        self.data["fault_proxy"] = {
+            "url": url,
+            "pid": pid,
+            "start_time": process_start_time(pid) if pid else None,
+        }
+        self.save()
+
+    def add_proxy(self, name: str) -> None:
+        if name not in self.data["proxies"]:
+            self.data["proxies"].append(name)
+            self.save()
+
+    def remove(self) -> None:
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+    @property
+    def owner_alive(self) -> bool:
+        owner = self.data.get("owner", {})
+        return pid_alive(owner.get("pid", -1), owner.get("start_time"))
+
+
+def stale_runs() -> list[RunState]:
+    """Runs whose owner process is gone."""
+    out = []
+    for path in sorted(state_root().glob("*.json")):
+        try:
+            st = RunState.load(path)
+        except (OSError, ValueError):
+            continue
+        if not st.owner_alive:
+            out.append(st)
+    return out
+
+
+def clean_run(st: RunState) -> list[str]:
+    """End what a dead run left: toxics and proxies, processes, its files."""
+    done: list[str] = []
+    fp = st.data.get("fault_proxy") or {}
+    proxy_pid_alive = fp.get("pid") and pid_alive(fp["pid"], fp.get("start_time"))
+    if fp.get("url") and st.data.get("proxies") and (proxy_pid_alive or not fp.get("pid")):
+        try:
+            from harness.faultproxy.client import FaultProxyClient
+
+            client = FaultProxyClient(fp["url"])
+            for name in st.data["proxies"]:
+                client.delete_proxy(name)
+                done.append(f"removed proxy {name} from {fp['url']}")
+        except Exception as exc:  # the server may be gone already
+            done.append(f"could not reach fault proxy {fp['url']}: {exc}")
+    procs = list(st.data.get("processes", []))
+    if proxy_pid_alive:
+        procs.append({"name": "fault-proxy", "pid": fp["pid"], "start_time": fp.get("start_time")})
+    for proc in procs:
+        if pid_alive(proc["pid"], proc.get("start_time")):
+            for sig in (signal.SIGCONT, signal.SIGKILL):
+                try:
+                    os.killpg(proc["pid"], sig)
+                except (ProcessLookupError, PermissionError):
+                    try:
+                        os.kill(proc["pid"], sig)
+                    except ProcessLookupError:
+                        pass
+            done.append(f"killed {proc['name']} (pid {proc['pid']})")
+    state_dir = st.data.get("state_dir")
+    if state_dir and Path(state_dir).is_dir() and st.data.get("state_dir_owned", True):
+        import shutil
+
+        shutil.rmtree(state_dir, ignore_errors=True)
+        done.append(f"removed {state_dir}")
+    st.remove()
+    return done
