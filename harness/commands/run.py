@@ -1,16 +1,181 @@
-"""`chaosdrill run` (being built: see the open issues)."""
+"""`chaosdrill run SCENARIO...`: drills end to end, reports, an exit code."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import re
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
 
-from harness.errors import UsageError
+from harness.errors import ChaosdrillError, UsageError
+from harness.run.progress import Progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="(not available yet)")
-    p.set_defaults(func=_not_yet)
+    p = sub.add_parser(
+        "run",
+        help="run one or more drills, write reports, exit 0/1/2/3",
+        description="Run drills end to end: start the stack, drive load, inject faults on the "
+        "scenario's timeline, judge every expectation and invariant, write reports. "
+        "Exit 0 when every expectation is met, 1 when one failed or a drill aborted, "
+        "2 on bad input, 3 when the harness itself failed.",
+    )
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML file(s)")
+    add_run_options(p)
+    p.set_defaults(func=cmd_run)
 
 
-def _not_yet(args: argparse.Namespace) -> int:
-    raise UsageError("'chaosdrill run' is not available in this version yet")
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--report-dir", type=Path, default=Path("reports"),
+                   help="parent folder of the run folders (default: reports/)")
+    p.add_argument("--junit", type=Path, default=None, help="also write JUnit XML here")
+    p.add_argument("--profile", default=None, help="apply a scenario profile, e.g. 'gate' (short phases)")
+    p.add_argument("--service-arg", action="append", default=[], metavar="SERVICE=ARG",
+                   help="append ARG to SERVICE's command line, e.g. lending=--no-fallback (repeatable)")
+    p.add_argument("--replicas", action="append", default=[], metavar="SERVICE=N",
+                   help="run N instances of SERVICE")
+    p.add_argument("--fault-proxy", default=None, metavar="URL",
+                   help="use this Toxiproxy-compatible server (default: $TOXIPROXY_URL or a built-in one)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+
+
+def parse_pairs(items: list[str], flag: str, as_int: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise UsageError(f"{flag} {item!r}: expected SERVICE={'N' if as_int else 'ARG'}")
+        if as_int:
+            if not value.isdigit() or int(value) < 1:
+                raise UsageError(f"{flag} {item!r}: N must be a whole number >= 1")
+            out[name] = int(value)
+        else:
+            out.setdefault(name, []).extend(value.split())
+    return out
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "drill"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.scenario import load_scenario
+
+    service_args = parse_pairs(args.service_arg, "--service-arg")
+    replicas = parse_pairs(args.replicas, "--replicas", as_int=True)
+    # Validate everything before starting anything.
+    loaded = []
+    for path in args.scenarios:
+        scenario = load_scenario(Path(path))
+        if args.profile:
+            scenario = scenario.with_profile(args.profile)
+        loaded.append((Path(path), scenario))
+
+    progress = Progress(quiet=args.quiet)
+    outcomes: list[tuple[dict, Path]] = []
+    worst = 0
+    for path, scenario in loaded:
+        journal, run_dir = run_one(path, scenario, args.report_dir, service_args, replicas, args.fault_proxy, progress)
+        outcomes.append((journal, run_dir))
+        worst = _combine(worst, journal["exit_code"])
+        if journal["exit_code"] == 130:
+            break
+    if len(outcomes) > 1:
+        from harness.report import render_suite
+
+        paths = render_suite(outcomes, args.report_dir, args.junit)
+        print(f"suite report: {paths.get('index')}", file=sys.stderr)
+    elif args.junit and outcomes:
+        import shutil
+
+        args.junit.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(outcomes[0][1] / "junit.xml", args.junit)
+    return worst
+
+
+def _combine(a: int, b: int) -> int:
+    """Worst exit code of a suite: interrupted > harness error > failed > passed."""
+    rank = {0: 0, 1: 1, 3: 2, 130: 3}
+    return max(a, b, key=lambda c: rank.get(c, 2))
+
+
+def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, replicas: dict,
+            fault_proxy: str | None, progress: Progress) -> tuple[dict, Path]:
+    from harness.report import render_all
+    from harness.run.execution import Interrupted, RunOptions, execute
+    from harness.run.journal import Journal
+    from harness.run.plan import make_plan
+    from harness.run.verdict import decide
+
+    stack = scenario.resolved_stack()
+    plan = make_plan(scenario, stack)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    run_id = f"{stamp}-{slug(path.stem)}"
+    run_dir = report_dir / run_id
+    n = 1
+    while run_dir.exists():
+        n += 1
+        run_dir = report_dir / f"{run_id}-{n}"
+    run_dir.mkdir(parents=True)
+    scenario_data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    scenario_data["path"] = str(path)
+    journal = Journal(run_dir.name, scenario_data)
+    progress.event(f"== {scenario.title} ({path}) ==")
+    progress.event(f"plan: {' '.join(scenario.plan.split())}")
+    opts = RunOptions(run_dir=run_dir, service_args=service_args, replicas=replicas,
+                      fault_proxy_url=fault_proxy, progress=progress, abort_check=_abort_check())
+    try:
+        asyncio.run(execute(plan, journal, opts))
+    except Interrupted:
+        pass  # journal already says aborted/130
+    except ChaosdrillError as exc:
+        journal.status, journal.exit_code, journal.reason = "error", exc.exit_code, str(exc)
+    except Exception as exc:  # a bug in the harness: keep the traceback in the run folder
+        (run_dir / "error.txt").write_text(traceback.format_exc())
+        journal.status, journal.exit_code = "error", 3
+        journal.reason = f"internal error: {exc!r} (traceback in {run_dir / 'error.txt'})"
+    finally:
+        progress.close()
+    data = decide(journal.to_dict(), scenario)
+    journal_path = run_dir / "journal.json"
+    import json
+
+    journal_path.write_text(json.dumps(data, separators=(",", ":")))
+    try:
+        render_all(data, run_dir)
+    except Exception as exc:  # a report bug must not hide the verdict
+        (run_dir / "report-error.txt").write_text(traceback.format_exc())
+        print(f"chaosdrill: could not render the report: {exc!r}", file=sys.stderr)
+    print_verdict(data, run_dir)
+    return data, run_dir
+
+
+def print_verdict(data: dict, run_dir: Path) -> None:
+    status = data["status"].upper()
+    title = data["scenario"].get("title", run_dir.name)
+    line = f"{status}: {title}"
+    if data.get("reason"):
+        line += f" — {data['reason']}"
+    print(line)
+    for exp in data.get("expectations", []):
+        if not exp.get("passed"):
+            where = exp["phase"] + (f" [{exp['endpoint']}]" if exp.get("endpoint") else "")
+            print(f"  x {where}: {exp['name']} {exp['threshold']}: measured {exp.get('display', exp.get('measured'))}"
+                  + (f" ({exp['why']})" if exp.get("why") else ""))
+    for inv in data.get("invariants", []):
+        if not inv.get("passed"):
+            print(f"  x invariant {inv['name']}: {inv.get('message', '')}")
+    report = run_dir / "report.html"
+    print(f"  report: {report if report.exists() else run_dir / 'journal.json'}")
+
+
+def _abort_check():
+    try:
+        from harness.judge import check_abort
+    except ImportError:
+        return None
+    return lambda scenario, series, now_t: check_abort(scenario.abort_if, series, now_t) if scenario.abort_if else None

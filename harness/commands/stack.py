@@ -1,16 +1,104 @@
-"""`chaosdrill stack` (being built: see the open issues)."""
+"""`chaosdrill stack up|down`: a stack alone, for manual play."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
+import signal
+import sys
+import time
 
 from harness.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("stack", help="(not available yet)")
-    p.set_defaults(func=_not_yet)
+    p = sub.add_parser("stack", help="start or stop a stack alone (no load, no faults)")
+    ssub = p.add_subparsers(dest="stack_command", metavar="up|down")
+    up = ssub.add_parser("up", help="start the stack, print its URLs, run until Ctrl-C")
+    up.add_argument("--stack", default="lending", help="built-in stack name or stack file (default: lending)")
+    up.add_argument("--replicas", action="append", default=[], metavar="SERVICE=N")
+    up.add_argument("--service-arg", action="append", default=[], metavar="SERVICE=ARG")
+    up.add_argument("--fault-proxy", default=None, metavar="URL")
+    up.set_defaults(func=cmd_up)
+    down = ssub.add_parser("down", help="stop stacks started with 'stack up'")
+    down.set_defaults(func=cmd_down)
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
-def _not_yet(args: argparse.Namespace) -> int:
-    raise UsageError("'chaosdrill stack' is not available in this version yet")
+def cmd_up(args: argparse.Namespace) -> int:
+    from harness.commands.run import parse_pairs
+    from harness.stack.model import load_stack
+
+    stack = load_stack(args.stack)
+    replicas = parse_pairs(args.replicas, "--replicas", as_int=True)
+    service_args = parse_pairs(args.service_arg, "--service-arg")
+    return asyncio.run(_up(stack, replicas, service_args, args.fault_proxy))
+
+
+async def _up(stack, replicas, service_args, fault_proxy) -> int:
+    from harness.stack.runtime import StackOptions, StackRuntime
+    from harness.state import RunState, clean_run, stale_runs
+
+    for leftover in stale_runs():
+        clean_run(leftover)
+    state = RunState(f"stack-{os.getpid()}", kind="stack")
+    state.save()
+    rt = StackRuntime(stack, StackOptions(replicas=replicas, extra_args=service_args, fault_proxy_url=fault_proxy),
+                      state=state)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        print(f"starting stack {stack.name}...", file=sys.stderr, flush=True)
+        start = asyncio.create_task(rt.start())
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({start, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if start not in done:
+            start.cancel()
+            await asyncio.gather(start, return_exceptions=True)
+            return 130
+        start.result()
+        print(f"stack {stack.name} is up ({time.strftime('%H:%M:%S')})")
+        print(f"  fault proxy API  {rt.client.url}  (Toxiproxy v2 API)")
+        for entry in rt.edges:
+            print(f"  entry            {entry.url}  ({entry.name})")
+        for inst in rt.all_instances():
+            print(f"  service          {inst.url}  {inst.name} (pid {inst.pid})")
+        for lk in rt.links.values():
+            print(f"  link             {lk.url}  {lk.name} (proxy {lk.proxy})")
+        print(f"  logs             {rt.log_dir}")
+        print("Ctrl-C or 'chaosdrill stack down' stops it.", flush=True)
+        await stop.wait()
+        print("stopping...", file=sys.stderr, flush=True)
+        return 0
+    finally:
+        await rt.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    from harness.state import RunState, clean_run, state_root
+
+    found = 0
+    for path in sorted(state_root().glob("stack-*.json")):
+        try:
+            st = RunState.load(path)
+        except (OSError, ValueError):
+            continue
+        found += 1
+        owner = st.data["owner"]["pid"]
+        if st.owner_alive:
+            os.kill(owner, signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            while st.owner_alive and time.monotonic() < deadline:
+                time.sleep(0.1)
+            print(f"stopped stack started by pid {owner}")
+        if path.exists():
+            for action in clean_run(st):
+                print(action)
+    if not found:
+        print("no stack is running")
+    return 0

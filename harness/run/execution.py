@@ -1,0 +1,173 @@
+"""Execute a plan: start the stack and the load, keep the fault timeline,
+sample metrics every second, stop, audit, tear down, on every exit path.
+
+Cancellation (Ctrl-C, SIGTERM) and errors unwind through one `finally`
+that reverts every applied fault, stops the load and the stack, and leaves
+a complete journal behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from harness.errors import ChaosdrillError, HarnessError
+from harness.faults import Fault, build_fault
+from harness.run.audit import run_audit
+from harness.run.journal import Journal
+from harness.run.load_driver import LoadDriver
+from harness.run.plan import Plan, PlannedFault
+from harness.run.progress import Progress
+from harness.run.sampling import ServiceSampler
+from harness.run.timeline import Timeline
+from harness.stack.runtime import StackOptions, StackRuntime
+from harness.state import RunState, clean_run, stale_runs
+
+
+@dataclass
+class RunOptions:
+    run_dir: Path
+    service_args: dict[str, list[str]] = field(default_factory=dict)
+    replicas: dict[str, int] = field(default_factory=dict)
+    fault_proxy_url: str | None = None
+    progress: Progress = field(default_factory=Progress)
+    warmup: float | None = None  # seconds of load before t0; None: ramp time + 1 s
+    abort_check: Callable[[Any, Any, float], str | None] | None = None
+
+
+class Interrupted(Exception):
+    def __init__(self, signame: str) -> None:
+        super().__init__(f"interrupted by {signame}")
+        self.signame = signame
+
+
+async def execute(plan: Plan, journal: Journal, opts: RunOptions) -> None:
+    """Run the drill; fills `journal`. Raises ChaosdrillError for harness failures."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+    received: list[str] = []
+
+    def on_signal(signame: str) -> None:
+        if received:
+            opts.progress.event(f"{signame} again: still cleaning up, please wait")
+            return
+        received.append(signame)
+        opts.progress.event(f"{signame}: stopping the drill, removing faults, stopping services...")
+        main.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig.name)
+
+    for leftover in stale_runs():
+        for action in clean_run(leftover):
+            journal.event("cleanup", f"left by killed run {leftover.data.get('run_id')}: {action}")
+
+    state = RunState(journal.run_id, kind="run")
+    state.save()
+    events_to_journal = lambda kind, msg, data: (journal.event(kind, msg, data), opts.progress.event(msg))
+    rt = StackRuntime(
+        plan.stack,
+        StackOptions(
+            log_dir=opts.run_dir / "logs",
+            replicas=opts.replicas,
+            extra_args=opts.service_args,
+            fault_proxy_url=opts.fault_proxy_url,
+            on_event=events_to_journal,
+        ),
+        state=state,
+    )
+    load: LoadDriver | None = None
+    timeline: Timeline | None = None
+    sampler = ServiceSampler(rt, list(getattr(plan.stack, "metrics", None) or []))
+    try:
+        try:
+            opts.progress.event(f"starting stack {plan.stack.name}...")
+            await rt.start()
+            journal.stack = rt.describe()
+            load = LoadDriver(plan, rt, opts.run_dir)
+            load.start()
+            state.add_process("load", load.pid)
+            journal.event("load_started", f"load: {load.describe()}")
+            opts.progress.event(f"load started: {load.describe()}")
+            warmup = opts.warmup if opts.warmup is not None else load.ramp_seconds(plan.scenario.load) + 1.0
+            t0 = math.ceil(time.time() + warmup)
+            journal.t0 = float(t0)
+            journal.phases = [
+                {"name": p.name, "start": p.start, "end": p.end, "expect": _dump(p.expect)} for p in plan.phases
+            ]
+            timeline = Timeline(plan, rt, journal, load, sampler, opts.progress, opts.abort_check)
+            await timeline.run(t0)
+        except asyncio.CancelledError:
+            signame = received[0] if received else "cancellation"
+            journal.status, journal.exit_code = "aborted", 130
+            journal.reason = f"interrupted by {signame}"
+            journal.event("abort", journal.reason)
+            raise Interrupted(signame) from None
+    finally:
+        # Runs on success, failure, Ctrl-C, SIGTERM and exceptions alike.
+        # Shielded from a second cancellation so cleanup always completes.
+        await asyncio.shield(_wind_down(plan, journal, opts, rt, load, timeline, sampler))
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _wind_down(plan, journal, opts, rt, load, timeline, sampler) -> None:
+    if timeline is not None:
+        await timeline.revert_all()
+    if load is not None:
+        await asyncio.to_thread(load.stop)
+        journal.event("load_stopped", "load stopped")
+        if timeline is not None:
+            timeline.collect_metrics(final=True)
+        journal.acknowledged = load.acknowledged_count()
+    await sampler.close()
+    try:
+        if load is not None and journal.t0 is not None and getattr(plan.stack, "audit", None):
+            opts.progress.event("auditing data invariants...")
+            journal.invariants = await run_audit(plan, rt, load.acknowledgements())
+            for inv in journal.invariants:
+                journal.event("invariant", f"{inv['name']}: {'ok' if inv['passed'] else 'VIOLATED'} {inv.get('message', '')}")
+    except ChaosdrillError as exc:
+        journal.event("audit_failed", str(exc))
+        journal.invariants = [{"name": "audit", "passed": False, "counts": {}, "offending": [],
+                               "message": f"audit could not run: {exc}"}]
+    finally:
+        journal.leftovers = await _leftovers(rt, timeline)
+        await rt.stop()
+        journal.event("stack_stopped", "stack stopped")
+        journal.ended = time.time()
+
+
+async def _leftovers(rt: StackRuntime, timeline) -> dict[str, Any]:
+    """After reverting: ask the fault proxy what is still active."""
+    out: dict[str, Any] = {"checked": False, "toxics": [], "disabled_proxies": [], "paused": []}
+    if rt.client is None:
+        return out
+    try:
+        proxies = await asyncio.to_thread(rt.client.proxies)
+        ours = {lk.proxy for lk in [*rt.links.values(), *rt.edges]}
+        for name, info in proxies.items():
+            if name not in ours:
+                continue
+            if not info.enabled:
+                out["disabled_proxies"].append(name)
+            for toxic in await asyncio.to_thread(rt.client.toxics, name):
+                out["toxics"].append(f"{name}/{toxic}")
+        out["paused"] = [i.name for i in rt.all_instances() if i.paused]
+        out["checked"] = True
+    except Exception as exc:  # the proxy may be what failed
+        out["error"] = str(exc)
+    return out
+
+
+def _dump(model: Any) -> Any:
+    if model is None:
+        return None
+    dump = getattr(model, "model_dump", None)
+    return dump(mode="json", exclude_none=True, by_alias=True) if dump else model

@@ -1,0 +1,145 @@
+"""The journal of a run: everything that happened, as plain data.
+
+Written by the execution as things happen and saved atomically at the end
+(and on every exit path), in the format of docs/journal.md. Times are kept
+as wall-clock while recording and turned into offsets from t0 (the moment
+the load started) when the journal is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+
+FORMAT = "chaosdrill-journal"
+VERSION = 1
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def environment() -> dict[str, Any]:
+    try:
+        from importlib.metadata import version
+
+        locust_version = version("locust")
+    except Exception:
+        locust_version = None
+    return {
+        "chaosdrill": __version__,
+        "python": platform.python_version(),
+        "locust": locust_version,
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+        "cpus": os.cpu_count(),
+        "argv": sys.argv[1:],
+    }
+
+
+class Journal:
+    """Accumulates a run's record; `to_dict` renders it in the documented format."""
+
+    def __init__(self, run_id: str, scenario: dict[str, Any]) -> None:
+        self.run_id = run_id
+        self.scenario = scenario
+        self.started = time.time()
+        self.t0: float | None = None
+        self.ended: float | None = None
+        self.status = "error"
+        self.exit_code = 3
+        self.reason = ""
+        self.environment = environment()
+        self.stack: dict[str, Any] = {}
+        self.phases: list[dict[str, Any]] = []
+        self.faults: dict[str, dict[str, Any]] = {}
+        self._events: list[tuple[float, str, str, dict]] = []
+        self.metrics: list[dict[str, Any]] = []
+        self._service_metrics: list[tuple[float, str, int, dict]] = []
+        self.expectations: list[dict[str, Any]] = []
+        self.invariants: list[dict[str, Any]] = []
+        self.leftovers: dict[str, Any] = {"checked": False}
+        self.acknowledged = 0
+
+    # ------------------------------------------------------------ recording
+    def event(self, kind: str, message: str, data: dict | None = None, at: float | None = None) -> None:
+        self._events.append((at if at is not None else time.time(), kind, message, data or {}))
+
+    def offset(self, wall: float) -> float:
+        return round(wall - (self.t0 if self.t0 is not None else self.started), 4)
+
+    def fault_planned(self, fault_id: str, phase: str, target: dict, details: dict, label: str,
+                      scheduled_at: float) -> None:
+        self.faults[fault_id] = {
+            "id": fault_id, "phase": phase, "target": target, **details, "label": label,
+            "scheduled_at": round(scheduled_at, 4), "applied_at": None, "lag_ms": None,
+            "removed_at": None, "result": None,
+        }
+
+    def fault_applied(self, fault_id: str, wall: float, lag_ms: float, result: str, ok: bool) -> None:
+        f = self.faults[fault_id]
+        f.update(applied_at=self.offset(wall), lag_ms=round(lag_ms, 2), result=result if ok else f"error: {result}")
+        self.event("fault_applied" if ok else "fault_failed", f"{f['label']}: {result}",
+                   {"fault": fault_id, "lag_ms": round(lag_ms, 2)}, at=wall)
+
+    def fault_removed(self, fault_id: str, wall: float, result: str, ok: bool = True) -> None:
+        f = self.faults[fault_id]
+        f["removed_at"] = self.offset(wall)
+        if not ok:
+            f["result"] = f"{f.get('result')}; removal error: {result}"
+        self.event("fault_removed" if ok else "fault_removal_failed", f"{f['label']}: {result}",
+                   {"fault": fault_id}, at=wall)
+
+    def service_sample(self, wall: float, service: str, instance: int, values: dict[str, float]) -> None:
+        self._service_metrics.append((wall, service, instance, values))
+
+    # ------------------------------------------------------------ output
+    def to_dict(self) -> dict[str, Any]:
+        ended = self.ended or time.time()
+        t0 = self.t0 if self.t0 is not None else self.started
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "run_id": self.run_id,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "reason": self.reason,
+            "started_at": iso(self.started),
+            "ended_at": iso(ended),
+            "t0": t0,
+            "duration_s": round(ended - self.started, 2),
+            "environment": self.environment,
+            "scenario": self.scenario,
+            "stack": self.stack,
+            "phases": self.phases,
+            "faults": list(self.faults.values()),
+            "events": [
+                {"t": round(w - t0, 4), "type": k, "message": m, "data": d}
+                for w, k, m, d in sorted(self._events, key=lambda e: e[0])
+            ],
+            "metrics": self.metrics,
+            "service_metrics": [
+                {"t": int(w - t0), "service": s, "instance": i, "values": v}
+                for w, s, i, v in self._service_metrics
+            ],
+            "expectations": self.expectations,
+            "invariants": self.invariants,
+            "acknowledged_loans": self.acknowledged,
+            "leftovers": self.leftovers,
+        }
+
+    def write(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), separators=(",", ":")))
+        os.replace(tmp, path)
+        return path

@@ -1,0 +1,207 @@
+"""Keep time during a drill: faults on and off, actions, a tick per second.
+
+Each planned fault is its own task sleeping until its offset, so one slow
+API call never delays another fault; the journal records scheduled and
+applied times. The per-second tick merges the load's metrics, samples the
+services, checks abort_if and updates the progress line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Callable
+
+import aiohttp
+
+from harness.errors import ChaosdrillError, HarnessError
+from harness.faults import Fault, build_fault
+from harness.metrics.series import Second, Series, Stats
+from harness.run.journal import Journal
+from harness.run.plan import Plan, PlannedAction, PlannedFault
+from harness.run.progress import Progress
+
+
+class Aborted(Exception):
+    pass
+
+
+class Timeline:
+    def __init__(self, plan: Plan, rt: Any, journal: Journal, load: Any, sampler: Any, progress: Progress,
+                 abort_check: Callable[[Any, Series, float], str | None] | None = None) -> None:
+        self.plan = plan
+        self.rt = rt
+        self.journal = journal
+        self.load = load
+        self.sampler = sampler
+        self.progress = progress
+        self.abort_check = abort_check
+        self.t0 = 0.0
+        self.active: dict[str, Fault] = {}
+        self.seconds: dict[int, Second] = {}
+        self.failure: ChaosdrillError | None = None
+        self._done = asyncio.Event()
+        self._abort_reason: str | None = None
+
+    # ------------------------------------------------------------ main loop
+    async def run(self, t0: float) -> None:
+        self.t0 = t0
+        for pf in self.plan.faults:
+            fault = build_fault(pf.spec, pf.id)
+            self.journal.fault_planned(pf.id, pf.phase, fault.target, fault.details(), fault.describe(), pf.start)
+        tasks = [asyncio.create_task(self._fault(pf)) for pf in self.plan.faults]
+        tasks += [asyncio.create_task(self._action(a)) for a in self.plan.actions]
+        tasks += [asyncio.create_task(self._phases()), asyncio.create_task(self._ticker())]
+        try:
+            await asyncio.wait_for(self._done.wait(), timeout=max(0.0, t0 + self.plan.duration - time.time()) + 0.05)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self.failure is not None:
+            raise self.failure
+        if self._abort_reason:
+            self.journal.status, self.journal.exit_code = "aborted", 1
+            self.journal.reason = f"aborted: {self._abort_reason}"
+
+    async def _sleep_until(self, wall: float) -> None:
+        delay = wall - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def _stop(self, failure: ChaosdrillError | None = None, abort: str | None = None) -> None:
+        if failure is not None and self.failure is None:
+            self.failure = failure
+        if abort is not None and self._abort_reason is None:
+            self._abort_reason = abort
+        self._done.set()
+
+    # ------------------------------------------------------------ faults
+    async def _fault(self, pf: PlannedFault) -> None:
+        fault = build_fault(pf.spec, pf.id)
+        scheduled = self.t0 + pf.start
+        await self._sleep_until(scheduled)
+        try:
+            result = await fault.apply(self.rt)
+        except ChaosdrillError as exc:
+            self.journal.fault_applied(pf.id, time.time(), (time.time() - scheduled) * 1000, str(exc), ok=False)
+            self._stop(failure=HarnessError(f"could not apply fault {fault.describe()}: {exc}"))
+            return
+        except Exception as exc:
+            self.journal.fault_applied(pf.id, time.time(), (time.time() - scheduled) * 1000, repr(exc), ok=False)
+            self._stop(failure=HarnessError(f"could not apply fault {fault.describe()}: {exc}"))
+            return
+        applied = time.time()
+        self.active[pf.id] = fault
+        self.journal.fault_applied(pf.id, applied, (applied - scheduled) * 1000, result, ok=True)
+        self.progress.event(f"[{self._clock(applied)}] fault on: {fault.describe()}")
+        await self._sleep_until(self.t0 + pf.end)
+        await self._revert(pf.id)
+
+    async def _revert(self, fault_id: str) -> None:
+        fault = self.active.pop(fault_id, None)
+        if fault is None:
+            return
+        try:
+            result = await fault.revert(self.rt)
+            self.journal.fault_removed(fault_id, time.time(), result, ok=True)
+            self.progress.event(f"[{self._clock(time.time())}] fault off: {fault.describe()}")
+        except Exception as exc:  # keep going: every other fault must still be reverted
+            self.journal.fault_removed(fault_id, time.time(), str(exc), ok=False)
+            self.progress.event(f"could not remove fault {fault.describe()}: {exc}")
+
+    async def revert_all(self) -> None:
+        for fault_id in list(self.active):
+            await self._revert(fault_id)
+
+    # ------------------------------------------------------------ actions and phases
+    async def _action(self, action: PlannedAction) -> None:
+        await self._sleep_until(self.t0 + action.at)
+        instances = self.rt.instances.get(action.service, [])
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+            for inst in instances:
+                try:
+                    async with session.request(action.method, inst.url + action.path, json=action.json) as resp:
+                        body = (await resp.text())[:300]
+                        ok = resp.status < 400
+                    msg = f"{action.method} {action.path} on {inst.name}: HTTP {resp.status}"
+                    self.journal.event("action" if ok else "action_failed", msg, {"body": body})
+                    self.progress.event(f"[{self._clock(time.time())}] {msg}")
+                except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                    self.journal.event("action_failed", f"{action.method} {action.path} on {inst.name}: {exc!r}")
+
+    async def _phases(self) -> None:
+        for phase in self.plan.phases:
+            await self._sleep_until(self.t0 + phase.start)
+            self.journal.event("phase_started", phase.name, at=self.t0 + phase.start)
+            self.progress.event(f"[{self._clock(self.t0 + phase.start)}] phase {phase.name} "
+                                f"({phase.end - phase.start:g}s)")
+        await self._sleep_until(self.t0 + self.plan.duration)
+        self.journal.event("phases_ended", "all phases done", at=self.t0 + self.plan.duration)
+
+    # ------------------------------------------------------------ the tick
+    async def _ticker(self) -> None:
+        tick = self.t0 + 0.25
+        while True:
+            await self._sleep_until(tick)
+            tick += 1.0
+            self.collect_metrics()
+            await self._sample_services()
+            now_t = time.time() - self.t0
+            complete = int(now_t) - 1  # seconds before this one are complete
+            self._show(complete)
+            if self.abort_check is not None and complete >= 0:
+                reason = self.abort_check(self.plan.scenario, self.series(), complete)
+                if reason:
+                    self.journal.event("abort", f"abort_if met: {reason}")
+                    self.progress.event(f"ABORT: {reason}")
+                    self._stop(abort=reason)
+                    return
+            if self.load is not None and not self.load.running():
+                self._stop(failure=HarnessError(f"the load process exited early: {self.load.failure_text()}"))
+                return
+
+    def collect_metrics(self, final: bool = False) -> None:
+        if self.load is None:
+            return
+        for record in self.load.poll(final=final):
+            t = int(record["second"] - self.t0)
+            sec = self.seconds.get(t)
+            if sec is None:
+                sec = self.seconds[t] = Second(t=t, endpoints={})
+            for name, data in record.get("endpoints", {}).items():
+                stats = Stats.from_json(data)
+                if name in sec.endpoints:
+                    sec.endpoints[name].add(stats)
+                else:
+                    sec.endpoints[name] = stats
+        self.journal.metrics = [self.seconds[t].to_json() for t in sorted(self.seconds)]
+
+    def series(self) -> Series:
+        return Series(self.seconds.values())
+
+    async def _sample_services(self) -> None:
+        try:
+            samples = await self.sampler.sample()
+        except Exception:
+            return
+        now = time.time()
+        for service, index, values in samples:
+            self.journal.service_sample(now, service, index, values)
+
+    # ------------------------------------------------------------ progress
+    def _clock(self, wall: float) -> str:
+        return f"{wall - self.t0:6.1f}s"
+
+    def _show(self, t: int) -> None:
+        phase = self.plan.phase_at(time.time() - self.t0)
+        sec = self.seconds.get(t)
+        stats = sec.total() if sec else Stats()
+        faults = ", ".join(f.describe() for f in self.active.values()) or "none"
+        where = f"{phase.name} {time.time() - self.t0 - phase.start:4.0f}/{phase.end - phase.start:g}s" if phase else "ending"
+        self.progress.status(
+            f"{where} | {stats.n:5d} req/s | err {stats.error_rate * 100:5.1f}% | "
+            f"ungraceful {stats.ungraceful:3d} | p99 {stats.percentile_ms(99):7.1f} ms | faults: {faults}"
+        )

@@ -1,0 +1,48 @@
+"""From a journal to a verdict: judge every expectation, weigh invariants.
+
+Reads only the journal (and the scenario model it carries), so a verdict
+can be recomputed from a saved journal and never depends on live state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.metrics.series import Series
+
+
+def decide(journal: dict[str, Any], scenario: Any) -> dict[str, Any]:
+    """Fill journal["expectations"], status, exit_code and reason."""
+    from harness.judge import judge
+
+    if journal.get("metrics") and journal.get("phases") and journal.get("status") != "error":
+        series = Series.from_json(journal["metrics"])
+        timing = {p["name"]: (p["start"], p["end"]) for p in journal["phases"]}
+        if journal.get("status") == "aborted":
+            # Judge only the phases that ran to their end.
+            last = max((s.t for s in series.seconds), default=-1) + 1
+            timing = {n: se for n, se in timing.items() if se[1] <= last}
+        results = judge(scenario, timing, series)
+        journal["expectations"] = [r if isinstance(r, dict) else r.to_dict() for r in results]
+
+    failed_exp = [e for e in journal.get("expectations", []) if not e.get("passed")]
+    failed_inv = [i for i in journal.get("invariants", []) if not i.get("passed")]
+    left = journal.get("leftovers", {})
+    leftover_items = [*left.get("toxics", []), *left.get("disabled_proxies", []), *left.get("paused", [])]
+
+    if journal.get("status") in ("aborted", "error"):
+        return journal
+    reasons = []
+    if failed_exp:
+        first = failed_exp[0]
+        where = f"{first['phase']}" + (f" {first['endpoint']}" if first.get("endpoint") else "")
+        reasons.append(f"{len(failed_exp)} expectation(s) failed, first: {where}: {first.get('why') or first['name']}")
+    if failed_inv:
+        reasons.append(f"invariant(s) violated: {', '.join(i['name'] for i in failed_inv)}")
+    if leftover_items:
+        reasons.append(f"faults left active after teardown: {', '.join(leftover_items)}")
+    if reasons:
+        journal["status"], journal["exit_code"], journal["reason"] = "failed", 1, "; ".join(reasons)
+    else:
+        journal["status"], journal["exit_code"], journal["reason"] = "passed", 0, ""
+    return journal
