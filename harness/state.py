@@ -41,6 +41,8 @@ class RunState:
             "processes": [],
             "fault_proxy": None,
             "proxies": [],
+            "process_faults": [],
+            "lease_ttl": 5.0,
         }
 
     @classmethod
@@ -71,6 +73,30 @@ class RunState:
     def add_proxy(self, name: str) -> None:
         if name not in self.data["proxies"]:
             self.data["proxies"].append(name)
+            self.save()
+
+    def heartbeat(self) -> None:
+        """Renew the run's leases: the watchdog reads the file's mtime."""
+        try:
+            os.utime(self.path)
+        except FileNotFoundError:
+            pass  # the run has ended and removed its record
+
+    def lease_process_fault(self, fault_id: str, kind: str, instance: Any, restart: bool) -> None:
+        """Record a process fault so the watchdog can end it if the runner dies."""
+        self.data["process_faults"] = [f for f in self.data["process_faults"] if f["id"] != fault_id]
+        self.data["process_faults"].append({
+            "id": fault_id, "kind": kind, "name": instance.name, "pid": instance.pid,
+            "start_time": process_start_time(instance.pid) if instance.pid else None,
+            "restart": restart, "argv": instance.argv, "env": instance.env,
+            "log": str(instance.log_path),
+        })
+        self.save()
+
+    def release_process_fault(self, fault_id: str) -> None:
+        before = len(self.data["process_faults"])
+        self.data["process_faults"] = [f for f in self.data["process_faults"] if f["id"] != fault_id]
+        if len(self.data["process_faults"]) != before:
             self.save()
 
     def remove(self) -> None:

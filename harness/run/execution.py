@@ -27,6 +27,7 @@ from harness.run.sampling import ServiceSampler
 from harness.run.timeline import Timeline
 from harness.stack.runtime import StackOptions, StackRuntime
 from harness.state import RunState, clean_run, stale_runs
+from harness.watchdog import spawn as spawn_watchdog
 
 
 @dataclass
@@ -70,6 +71,8 @@ async def execute(plan: Plan, journal: Journal, opts: RunOptions) -> None:
 
     state = RunState(journal.run_id, kind="run")
     state.save()
+    watchdog = spawn_watchdog(state.path, opts.run_dir / "logs" / "watchdog.log")
+    heartbeat = asyncio.create_task(_heartbeat(state))
     events_to_journal = lambda kind, msg, data: (journal.event(kind, msg, data), opts.progress.event(msg))
     rt = StackRuntime(
         plan.stack,
@@ -113,8 +116,21 @@ async def execute(plan: Plan, journal: Journal, opts: RunOptions) -> None:
         # Runs on success, failure, Ctrl-C, SIGTERM and exceptions alike.
         # Shielded from a second cancellation so cleanup always completes.
         await asyncio.shield(_wind_down(plan, journal, opts, rt, load, timeline, sampler))
+        heartbeat.cancel()
+        # The state file is gone now (clean end): the watchdog sees that and exits.
+        try:
+            watchdog.wait(timeout=3)
+        except Exception:
+            watchdog.kill()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+async def _heartbeat(state: RunState, every: float = 1.0) -> None:
+    """Renew this run's leases while it lives."""
+    while True:
+        state.heartbeat()
+        await asyncio.sleep(every)
 
 
 async def _wind_down(plan, journal, opts, rt, load, timeline, sampler) -> None:

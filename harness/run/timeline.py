@@ -16,6 +16,7 @@ import aiohttp
 
 from harness.errors import ChaosdrillError, HarnessError
 from harness.faults import Fault, build_fault
+from harness.faults.base import InstanceFault
 from harness.metrics.series import Second, Series, Stats
 from harness.run.journal import Journal
 from harness.run.plan import Plan, PlannedAction, PlannedFault
@@ -84,6 +85,9 @@ class Timeline:
         scheduled = self.t0 + pf.start
         await self._sleep_until(scheduled)
         try:
+            if isinstance(fault, InstanceFault):
+                # Leased to the watchdog first, so a runner killed mid-fault still has it ended.
+                self.rt.lease_process_fault(pf.id, fault.kind, self.rt.instance(fault.service, fault.index))
             result = await fault.apply(self.rt)
         except ChaosdrillError as exc:
             self.journal.fault_applied(pf.id, time.time(), (time.time() - scheduled) * 1000, str(exc), ok=False)
@@ -106,6 +110,7 @@ class Timeline:
             return
         try:
             result = await fault.revert(self.rt)
+            self.rt.release_process_fault(fault_id)
             self.journal.fault_removed(fault_id, time.time(), result, ok=True)
             self.progress.event(f"[{self._clock(time.time())}] fault off: {fault.describe()}")
         except Exception as exc:  # keep going: every other fault must still be reverted

@@ -330,3 +330,12 @@ class StackRuntime:
         if self.state:
             self.state.add_process(inst.name, inst.pid)
         await self._wait_healthy(inst)
+
+    def lease_process_fault(self, fault_id: str, kind: str, inst: Instance) -> None:
+        """Hand the fault to the watchdog too, in case this runner dies before reverting it."""
+        if self.state:
+            self.state.lease_process_fault(fault_id, kind, inst, self.restart_on_kill(inst.service))
+
+    def release_process_fault(self, fault_id: str) -> None:
+        if self.state:
+            self.state.release_process_fault(fault_id)
