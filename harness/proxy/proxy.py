@@ -1,0 +1,121 @@
+"""One proxy: a listener, its live connections and its toxics (Toxiproxy's Proxy).
+
+Every change made through the API reaches live connections at once: toxics
+are added to, updated in and removed from their pipelines, and disabling a
+proxy closes its listener and every connection it carries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from harness.proxy import errors
+from harness.proxy.addresses import join_host_port, normalise_listen, resolve_listen, split_host_port
+from harness.proxy.connection import Connection
+from harness.proxy.toxic_chain import ToxicChain, ToxicSpec
+
+
+class Proxy:
+    def __init__(self, name: str, listen: str, upstream: str, allow_non_loopback: bool = False) -> None:
+        self.name = name
+        self.listen = listen
+        self.upstream = upstream
+        self.enabled = False
+        self.toxics = ToxicChain()
+        self.connections: set[Connection] = set()
+        self.extra: dict[str, Any] = {}  # extension fields (leases)
+        self._allow_non_loopback = allow_non_loopback
+        self._server: asyncio.base_events.Server | None = None
+        self._upstream_parsed: tuple[str, int] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "listen": self.listen,
+            "upstream": self.upstream,
+            "enabled": self.enabled,
+            "toxics": [spec.to_json() for spec in self.toxics.in_order()],
+        }
+        data.update(self.extra)
+        return data
+
+    def upstream_address(self) -> tuple[str, int]:
+        if self._upstream_parsed is None:
+            host, port = split_host_port(self.upstream)
+            self._upstream_parsed = (host or "127.0.0.1", port)
+        return self._upstream_parsed
+
+    # ---- listener -------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind and accept; a bind failure is a 500 carrying the system's message."""
+        if self.enabled:
+            return
+        host, port = resolve_listen(self.listen, self._allow_non_loopback)
+        loop = asyncio.get_running_loop()
+        try:
+            self._server = await loop.create_server(
+                lambda: Connection(self).client, host, port, reuse_address=True, backlog=1024
+            )
+        except OSError as exc:
+            reason = (os.strerror(exc.errno) if exc.errno else str(exc)).lower()
+            raise errors.internal(f"listen tcp {join_host_port(host, port)}: bind: {reason}") from None
+        bound = self._server.sockets[0].getsockname()
+        self.listen = join_host_port(bound[0], bound[1])
+        self.enabled = True
+
+    def stop(self) -> None:
+        """Close the listener and every live connection (a 'down' fault)."""
+        if not self.enabled:
+            return
+        self.enabled = False
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for connection in list(self.connections):
+            connection.close()
+
+    def differs(self, listen: str, upstream: str) -> bool:
+        try:
+            wanted = normalise_listen(listen)
+        except ValueError as exc:
+            raise errors.internal(str(exc)) from None
+        return wanted != self.listen or upstream != self.upstream
+
+    async def update(self, listen: str, upstream: str, enabled: bool) -> None:
+        """Toxiproxy's Proxy.Update: restart on a new address, then apply `enabled`."""
+        if self.differs(listen, upstream):
+            self.stop()
+            self.listen = listen
+            self.upstream = upstream
+            self._upstream_parsed = None
+        if enabled != self.enabled:
+            if enabled:
+                await self.start()
+            else:
+                self.stop()
+
+    # ---- toxics on live connections -------------------------------------
+
+    def live_connections(self) -> list[Connection]:
+        return [c for c in self.connections if c.ready and not c.closed]
+
+    def add_toxic(self, spec: ToxicSpec) -> None:
+        self.toxics.add(spec)
+        for connection in self.live_connections():
+            connection.link(spec.direction).add_toxic(spec)
+
+    def toxic_updated(self, spec: ToxicSpec) -> None:
+        for connection in self.live_connections():
+            connection.link(spec.direction).update_toxic(spec)
+
+    def remove_toxic(self, spec: ToxicSpec) -> None:
+        self.toxics.remove(spec)
+        for connection in self.live_connections():
+            connection.link(spec.direction).remove_toxic(spec)
+
+    def reset_toxics(self) -> None:
+        for spec in self.toxics.in_order():
+            self.remove_toxic(spec)

@@ -1,0 +1,140 @@
+"""A proxy's toxics: decoding them from API JSON and keeping Toxiproxy's order.
+
+Toxics live in two ordered lists, one per stream, listed upstream first; a
+name is unique across both. The JSON shapes and error checks follow
+Toxiproxy 2.12's ToxicCollection in the same order, so the same bad request
+gets the same error.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.proxy import errors
+from harness.proxy.toxics import TOXIC_TYPES, Toxic
+
+STREAMS = ("upstream", "downstream")
+
+
+@dataclass(eq=False)
+class ToxicSpec:
+    """One configured toxic of a proxy (shared by all its connections)."""
+
+    name: str
+    type: str
+    stream: str  # as the client spelled it; `direction` is the normalised form
+    toxicity: float
+    toxic: Toxic
+    extra: dict[str, Any] = field(default_factory=dict)  # extension fields (leases)
+
+    @property
+    def direction(self) -> str:
+        return self.stream.lower()
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "attributes": self.toxic.to_attributes(),
+            "name": self.name,
+            "type": self.type,
+            "stream": self.stream,
+            "toxicity": self.toxicity,
+        }
+        data.update(self.extra)
+        return data
+
+
+def decode_json(body: bytes) -> Any:
+    """Decode a request body the way Go's json.Decoder reports failures."""
+    if not body.strip():
+        raise errors.bad_body("EOF")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise errors.bad_body(str(exc)) from None
+
+
+def _field(obj: dict[str, Any], key: str, kind: type, default: Any) -> Any:
+    value = obj.get(key)
+    if value is None:
+        return default
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise errors.bad_body(f"field {key} must be a number")
+        return float(value)
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise errors.bad_body(f"field {key} must be a {kind.__name__}")
+    return value
+
+
+def json_object(data: Any, what: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise errors.bad_body(f"{what} must be a JSON object")
+    return data
+
+
+class ToxicChain:
+    """The ordered toxics of one proxy."""
+
+    def __init__(self) -> None:
+        self._chains: dict[str, list[ToxicSpec]] = {s: [] for s in STREAMS}
+
+    def in_order(self) -> list[ToxicSpec]:
+        return self._chains["upstream"] + self._chains["downstream"]
+
+    def find(self, name: str) -> ToxicSpec | None:
+        for spec in self.in_order():
+            if spec.name == name:
+                return spec
+        return None
+
+    def get(self, name: str) -> ToxicSpec:
+        spec = self.find(name)
+        if spec is None:
+            raise errors.TOXIC_NOT_FOUND
+        return spec
+
+    def parse_new(self, data: Any) -> ToxicSpec:
+        """Build a toxic from POST /proxies/{p}/toxics JSON (not yet added)."""
+        obj = json_object(data, "toxic")
+        name = _field(obj, "name", str, "")
+        type_name = _field(obj, "type", str, "")
+        cls = TOXIC_TYPES.get(type_name)
+        default_stream = cls.streams[0] if cls is not None and len(cls.streams) == 1 else "downstream"
+        stream = _field(obj, "stream", str, default_stream)
+        toxicity = _field(obj, "toxicity", float, 1.0)
+        if stream.lower() not in STREAMS:
+            raise errors.INVALID_STREAM
+        if not name:
+            name = f"{type_name}_{stream}"
+        if cls is None:
+            raise errors.INVALID_TOXIC_TYPE
+        if stream.lower() not in cls.streams:
+            raise errors.bad_body(
+                f"{type_name} works on the {' or '.join(cls.streams)} stream only, not {stream}"
+            )
+        if self.find(name) is not None:
+            raise errors.TOXIC_ALREADY_EXISTS
+        toxic = cls.from_attributes(obj.get("attributes"))
+        return ToxicSpec(name=name, type=type_name, stream=stream, toxicity=toxicity, toxic=toxic)
+
+    def add(self, spec: ToxicSpec) -> None:
+        self._chains[spec.direction].append(spec)
+
+    def apply_update(self, spec: ToxicSpec, data: Any) -> None:
+        """PATCH semantics: attributes merged over the current ones, toxicity kept if absent."""
+        obj = json_object(data, "toxic")
+        toxicity = _field(obj, "toxicity", float, spec.toxicity)
+        toxic = type(spec.toxic).from_attributes(obj.get("attributes"), base=spec.toxic)
+        spec.toxic = toxic
+        spec.toxicity = toxicity
+
+    def remove(self, spec: ToxicSpec) -> None:
+        self._chains[spec.direction].remove(spec)
+
+    def clear(self) -> list[ToxicSpec]:
+        removed = self.in_order()
+        for chain in self._chains.values():
+            chain.clear()
+        return removed

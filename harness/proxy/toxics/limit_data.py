@@ -1,0 +1,31 @@
+"""limit_data: closes the connection once `bytes` have passed in this direction."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from harness.proxy.toxics.base import Chunk, Stub, Toxic
+
+
+@dataclasses.dataclass(frozen=True)
+class LimitDataToxic(Toxic):
+    type_name = "limit_data"
+    bytes: int = 0
+
+    def on_start(self, stub: Stub) -> None:
+        if stub.state.get("sent", 0) >= self.bytes:
+            stub.close_connection()
+
+    async def on_chunk(self, stub: Stub, chunk: Chunk) -> None:
+        data = chunk.data
+        assert data is not None
+        sent = stub.state.get("sent", 0)
+        room = max(0, self.bytes - sent)
+        if room < len(data):
+            data = data[:room]
+        stub.held = None
+        if data:
+            stub.send(Chunk(data, chunk.ts))
+            stub.state["sent"] = sent + len(data)
+        if stub.state.get("sent", 0) >= self.bytes:
+            stub.close_connection()

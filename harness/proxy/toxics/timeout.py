@@ -1,0 +1,36 @@
+"""timeout: swallows all data and closes the connection after `timeout` ms.
+
+With timeout 0 the connection is held open, silent, until the client gives
+up. Removing the toxic closes the connections it held, as Toxiproxy does:
+bytes were dropped, so the stream can no longer be trusted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from harness.proxy.toxics.base import Chunk, Stub, Toxic
+
+
+@dataclasses.dataclass(frozen=True)
+class TimeoutToxic(Toxic):
+    type_name = "timeout"
+    timeout: int = 0
+
+    def on_start(self, stub: Stub) -> None:
+        if self.timeout > 0:
+            stub.state["timer"] = stub.call_later(self.timeout / 1000.0, stub.close_connection)
+
+    def on_stop(self, stub: Stub) -> None:
+        timer = stub.state.pop("timer", None)
+        if timer is not None:
+            timer.cancel()
+
+    def on_removed(self, stub: Stub) -> None:
+        stub.close_connection()
+
+    async def on_chunk(self, stub: Stub, chunk: Chunk) -> None:
+        stub.held = None  # dropped
+
+    async def on_eof(self, stub: Stub, chunk: Chunk) -> None:
+        stub.close_connection()
