@@ -29,11 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_run)
 
 
-def add_run_options(p: argparse.ArgumentParser) -> None:
+def add_run_options(p: argparse.ArgumentParser, with_profile: bool = True) -> None:
     p.add_argument("--report-dir", type=Path, default=Path("reports"),
                    help="parent folder of the run folders (default: reports/)")
     p.add_argument("--junit", type=Path, default=None, help="also write JUnit XML here")
-    p.add_argument("--profile", default=None, help="apply a scenario profile, e.g. 'gate' (short phases)")
+    if with_profile:
+        p.add_argument("--profile", default=None, help="apply a scenario profile, e.g. 'gate' (short phases)")
     p.add_argument("--service-arg", action="append", default=[], metavar="SERVICE=ARG",
                    help="append ARG to SERVICE's command line, e.g. lending=--no-fallback (repeatable)")
     p.add_argument("--replicas", action="append", default=[], metavar="SERVICE=N",
@@ -75,6 +76,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             scenario = scenario.with_profile(args.profile)
         loaded.append((Path(path), scenario))
 
+    _, worst = run_suite(loaded, args, service_args, replicas)
+    return worst
+
+
+def run_suite(loaded: list[tuple[Path, Any]], args: argparse.Namespace, service_args: dict, replicas: dict,
+              force_suite: bool = False) -> tuple[list[tuple[dict, Path]], int]:
+    """Run drills one after the other; a suite index and JUnit when more than one."""
     progress = Progress(quiet=args.quiet)
     outcomes: list[tuple[dict, Path]] = []
     worst = 0
@@ -84,7 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         worst = _combine(worst, journal["exit_code"])
         if journal["exit_code"] == 130:
             break
-    if len(outcomes) > 1:
+    if len(outcomes) > 1 or force_suite:
         from harness.report import render_suite
 
         paths = render_suite(outcomes, args.report_dir, args.junit)
@@ -94,7 +102,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         args.junit.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(outcomes[0][1] / "junit.xml", args.junit)
-    return worst
+    return outcomes, worst
 
 
 def _combine(a: int, b: int) -> int:
