@@ -1,0 +1,1 @@
+"""Container engines the harness can start for itself (tests, CI): a private podman Docker-API service."""

@@ -1,0 +1,273 @@
+"""The built-in image: this machine's CPython 3.11 plus the project, no registry needed.
+
+The built-in stack's services and the fault proxy are this project's own
+Python code, so their image is made from what already runs them here: the
+interpreter (at the same absolute path, so `{python}` means the same thing in
+a container as on the host), its standard library, the shared libraries it
+and the binary wheels link against (found with ldd), the installed
+distributions the services import, and the project's source under /app.
+Nothing is downloaded, and the wheels match the interpreter's ABI exactly.
+
+Building takes seconds, so the image is tagged with a hash of what went into
+it and reused while that hash holds: the project's files by content, the
+host's interpreter and libraries by path, size and mtime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata as md
+import io
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import sysconfig
+import tarfile
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from harness.errors import HarnessError
+
+BUILDER_VERSION = "1"
+IMAGE_REPO = "chaosdrill-builtin"
+APP_DIR = "/app"
+# Parts of the project the containers need: the services, the fault proxy, stacks and test fixtures.
+PROJECT_PARTS = ("harness", "mock_services", "scenarios", "tests/fixtures")
+# Run on the host, never inside a service container: load generation and the terminal UI.
+HOST_ONLY_DISTS = frozenset({"locust", "rich", "textual", "docker"})
+# Standard library parts no service uses; leaving them out halves the image.
+STDLIB_SKIP = frozenset({
+    "site-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data",
+})
+SKIP_NAMES = re.compile(r"(\.opt-[12]\.pyc$)|(^config-3\.\d+)|(^_tkinter\.)")
+
+
+def project_root() -> Path:
+    import harness
+
+    return Path(harness.__file__).resolve().parent.parent
+
+
+@dataclass
+class RootFs:
+    """What goes into the image: host path -> path in the image (symlinks kept as symlinks)."""
+
+    files: dict[str, Path] = field(default_factory=dict)  # image path -> host file
+    links: dict[str, str] = field(default_factory=dict)  # image path -> link target
+    project: set[str] = field(default_factory=set)  # image paths hashed by content
+
+    def add_host_path(self, path: Path) -> None:
+        """Add `path` at the same place, with every symlink on the way (/lib -> usr/lib, ...)."""
+        parts = Path(os.path.abspath(path)).parts
+        current = Path(parts[0])
+        for i, part in enumerate(parts[1:], start=1):
+            current = current / part
+            if current.is_symlink():
+                target = os.readlink(current)
+                self.links[str(current)] = target
+                rest = Path(*parts[i + 1:]) if i + 1 < len(parts) else None
+                resolved = (current.parent / target) if not os.path.isabs(target) else Path(target)
+                self.add_host_path(Path(os.path.normpath(resolved / rest) if rest else os.path.normpath(resolved)))
+                return
+        if current.is_file():
+            self.files[str(current)] = current
+
+    def add_project_file(self, host: Path, image_path: str) -> None:
+        self.files[image_path] = host
+        self.project.add(image_path)
+
+    def digest(self) -> str:
+        h = hashlib.sha256(f"chaosdrill image builder {BUILDER_VERSION}\n".encode())
+        for dest in sorted(self.files):
+            src = self.files[dest]
+            if dest in self.project:
+                h.update(f"P {dest}\n".encode())
+                h.update(src.read_bytes())
+            else:
+                st = src.stat()
+                h.update(f"F {dest} {st.st_size} {st.st_mtime_ns} {st.st_mode & 0o777}\n".encode())
+        for dest in sorted(self.links):
+            h.update(f"L {dest} {self.links[dest]}\n".encode())
+        return h.hexdigest()
+
+
+def _is_elf(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def _shared_libraries(elves: list[Path]) -> set[Path]:
+    """Every library (and the loader) the ELF files need, as ldd resolves them here."""
+    libs: set[Path] = set()
+    for start in range(0, len(elves), 200):
+        out = subprocess.run(["ldd", *map(str, elves[start:start + 200])], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            m = re.search(r"=>\s*(/\S+)", line) or re.match(r"\s*(/\S+)\s+\(0x", line)
+            if m:
+                libs.add(Path(m.group(1)))
+    return libs
+
+
+def _service_distributions(root: Path) -> list[md.Distribution]:
+    """The installed distributions the project's services import: its dependencies' closure, minus host-only ones."""
+    meta = tomllib.loads((root / "pyproject.toml").read_text())
+    pending = [Requirement(r) for r in meta["project"]["dependencies"]]
+    seen: dict[str, md.Distribution] = {}
+    while pending:
+        req = pending.pop()
+        name = canonicalize_name(req.name)
+        if name in seen or name in HOST_ONLY_DISTS:
+            continue
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue
+        try:
+            dist = md.distribution(req.name)
+        except md.PackageNotFoundError:
+            raise HarnessError(
+                f"built-in image: distribution {req.name!r} (needed by the services) is not installed here"
+            ) from None
+        seen[name] = dist
+        pending.extend(Requirement(r) for r in dist.requires or [])
+    return list(seen.values())
+
+
+def collect_rootfs(root: Path | None = None) -> RootFs:
+    """Everything the built-in image holds, without reading file contents yet."""
+    root = root or project_root()
+    fs = RootFs()
+    exe = Path(sys.executable)
+    fs.add_host_path(exe)
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    purelib = Path(sysconfig.get_paths()["purelib"]).resolve()
+    for dirpath, dirnames, filenames in os.walk(stdlib):
+        if Path(dirpath) == stdlib:
+            dirnames[:] = [d for d in dirnames if d not in STDLIB_SKIP and not SKIP_NAMES.search(d)]
+        for name in filenames:
+            if not SKIP_NAMES.search(name):
+                fs.add_host_path(Path(dirpath) / name)
+    for dist in _service_distributions(root):
+        for rel in dist.files or []:
+            path = Path(dist.locate_file(rel)).resolve()
+            if purelib not in path.parents or not path.is_file():
+                continue  # scripts in bin/, editable finders: not needed in a container
+            fs.add_host_path(path)
+            if path.suffix == ".py":
+                cached = path.parent / "__pycache__" / f"{path.stem}.{sys.implementation.cache_tag}.pyc"
+                if cached.is_file():
+                    fs.add_host_path(cached)
+    elves = [Path(p) for p in fs.files.values() if p.name.endswith(".so") or ".so." in p.name or p == exe.resolve()]
+    for lib in _shared_libraries([p for p in elves if _is_elf(p)]):
+        fs.add_host_path(lib)
+    busybox = shutil.which("busybox")
+    if busybox and _is_elf(Path(busybox)):
+        fs.files["/bin/busybox"] = Path(busybox)
+        for applet in ("sh", "ls", "cat", "ps", "kill", "sleep", "wget"):
+            fs.links[f"/bin/{applet}"] = "busybox"
+    for part in PROJECT_PARTS:
+        base = root / part
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
+            for name in sorted(filenames):
+                if name.endswith((".pyc", ".log", ".db")):
+                    continue
+                host = Path(dirpath) / name
+                fs.add_project_file(host, f"{APP_DIR}/{host.relative_to(root).as_posix()}")
+    if (root / "pyproject.toml").is_file():
+        fs.add_project_file(root / "pyproject.toml", f"{APP_DIR}/pyproject.toml")
+    return fs
+
+
+DOCKERFILE = """\
+FROM scratch
+COPY rootfs/ /
+ENV PYTHONPATH={app} PYTHONUNBUFFERED=1 PATH=/bin:{bindir}
+WORKDIR {app}
+LABEL chaosdrill.image=builtin chaosdrill.digest={digest}
+"""
+
+
+def _dirs_for(paths: Iterable[str]) -> set[str]:
+    dirs: set[str] = set()
+    for p in paths:
+        parent = Path(p).parent
+        while str(parent) not in ("/", "."):
+            dirs.add(str(parent))
+            parent = parent.parent
+    return dirs
+
+
+def write_context(fs: RootFs, digest: str, out: Any) -> None:
+    """A build context (Dockerfile + rootfs/) as one tar stream, written once."""
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        dockerfile = DOCKERFILE.format(app=APP_DIR, bindir=Path(sys.executable).parent, digest=digest).encode()
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(dockerfile)
+        tar.addfile(info, io.BytesIO(dockerfile))
+        link_paths = set(fs.links)
+        extra_dirs = {"/tmp", "/state", "/etc"}
+        for d in sorted(_dirs_for([*fs.files, *fs.links]) | extra_dirs):
+            if d in link_paths:
+                continue
+            info = tarfile.TarInfo("rootfs" + d)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o1777 if d in ("/tmp", "/state") else 0o755
+            tar.addfile(info)
+        for dest in sorted(fs.links):
+            info = tarfile.TarInfo("rootfs" + dest)
+            info.type = tarfile.SYMTYPE
+            info.linkname = fs.links[dest]
+            tar.addfile(info)
+        for dest in sorted(fs.files):
+            src = fs.files[dest]
+            st = src.stat()
+            info = tarfile.TarInfo("rootfs" + dest)
+            info.size = st.st_size
+            info.mode = stat.S_IMODE(st.st_mode) | 0o444
+            info.mtime = int(st.st_mtime)
+            with open(src, "rb") as f:
+                tar.addfile(info, f)
+        for name, text in (("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"), ("/etc/group", "root:x:0:\n")):
+            data = text.encode()
+            info = tarfile.TarInfo("rootfs" + name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def builtin_image(client: Any, root: Path | None = None, on_event: Any = None) -> str:
+    """The built-in image's tag, building it when no image with this content hash exists yet."""
+    import docker.errors
+
+    fs = collect_rootfs(root)
+    digest = fs.digest()
+    tag = f"{IMAGE_REPO}:{digest[:16]}"
+    try:
+        client.images.get(tag)
+        return tag
+    except docker.errors.ImageNotFound:
+        pass
+    if on_event:
+        on_event("image_build", f"building {tag} ({len(fs.files)} files)", {"tag": tag})
+    with tempfile.TemporaryFile(prefix="chaosdrill-image-") as ctx:
+        write_context(fs, digest, ctx)
+        ctx.seek(0)
+        try:
+            client.images.build(fileobj=ctx, custom_context=True, tag=tag, rm=True, forcerm=True,
+                                labels={"chaosdrill.image": "builtin"})
+        except docker.errors.BuildError as exc:
+            tail = " | ".join(str(c.get("stream", c.get("error", ""))).strip() for c in list(exc.build_log)[-3:])
+            raise HarnessError(f"building the built-in image {tag} failed: {exc.msg} {tail}") from None
+        except docker.errors.APIError as exc:
+            raise HarnessError(f"building the built-in image {tag} failed: {exc.explanation or exc}") from None
+    return tag
