@@ -190,6 +190,14 @@ class Connection:
             self.close()
 
     def close(self) -> None:
+        """Close both sockets gracefully (buffered bytes are still sent)."""
+        self._end(reset=False)
+
+    def reset(self) -> None:
+        """Close both sockets with a TCP RST (SO_LINGER 0), as reset_peer does."""
+        self._end(reset=True)
+
+    def _end(self, reset: bool) -> None:
         if self.closed:
             return
         self.closed = True
@@ -197,19 +205,11 @@ class Connection:
         self.down.cancel()
         if self._connector is not None and not self._connector.done():
             self._connector.cancel()
-        self.client.close()
-        self.upstream.close()
-        self.proxy.connections.discard(self)
-
-    def reset(self) -> None:
-        """Close both sockets with a TCP RST (SO_LINGER 0), as reset_peer does."""
-        if self.closed:
-            return
-        self.closed = True
-        self.up.cancel()
-        self.down.cancel()
-        self.client.abort_with_reset()
-        self.upstream.abort_with_reset()
+        for side in (self.client, self.upstream):
+            if reset:
+                side.abort_with_reset()
+            else:
+                side.close()
         self.proxy.connections.discard(self)
 
     def reply(self, data: bytes, close: bool) -> None:

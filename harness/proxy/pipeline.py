@@ -37,6 +37,7 @@ class Stage:
         self.held: Chunk | None = None
         self.state: dict[str, Any] = {}
         self.toxicity = spec.toxicity
+        self.name = spec.name
         self.active = True
         self.toxic: Toxic = spec.toxic
         self._waiter: asyncio.Future[None] | None = None
@@ -71,6 +72,9 @@ class Stage:
             self._task = None
         pending = [self.held] if self.held is not None else []
         self.held = None
+        leftover = self.toxic.leftover(self) if self.active else b""
+        if leftover:
+            pending.append(Chunk(leftover, self.now()))
         pending.extend(self.inbox)
         for chunk in self.inbox:
             if chunk.data is not None:

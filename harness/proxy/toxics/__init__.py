@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from harness.proxy.toxics.bandwidth import BandwidthToxic
 from harness.proxy.toxics.base import Chunk, Stub, Toxic
+from harness.proxy.toxics.http_error import HttpErrorToxic
+from harness.proxy.toxics.http_latency import HttpLatencyToxic
 from harness.proxy.toxics.latency import LatencyToxic
 from harness.proxy.toxics.limit_data import LimitDataToxic
 from harness.proxy.toxics.noop import NoopToxic
@@ -23,6 +25,8 @@ TOXIC_TYPES: dict[str, type[Toxic]] = {
         ResetPeerToxic,
         SlicerToxic,
         LimitDataToxic,
+        HttpErrorToxic,
+        HttpLatencyToxic,
     )
 }
 

@@ -35,6 +35,7 @@ class Stub(Protocol):
 
     held: Chunk | None  # bytes passed on unchanged if the toxic is interrupted
     state: dict[str, Any]  # per-connection state that survives updates
+    name: str  # the toxic's name, for answers that say who made them
     toxicity: float
     active: bool  # the per-connection toxicity roll
 
@@ -75,6 +76,10 @@ class Toxic:
 
     def on_removed(self, stub: Stub) -> None:
         """Called when the toxic is removed from a live connection."""
+
+    def leftover(self, stub: Stub) -> bytes:
+        """Bytes buffered in per-connection state, passed on when the toxic is removed."""
+        return b""
 
     async def on_chunk(self, stub: Stub, chunk: Chunk) -> None:
         stub.send(chunk)

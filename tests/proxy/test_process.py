@@ -1,0 +1,86 @@
+"""The server as a process: CLI contract, death without collateral damage, restore by populate."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+
+import requests
+
+from tests.proxy.conftest import connect, round_trip, start_server, stop_server
+
+
+def test_dying_server_leaves_upstreams_fine_and_populate_restores(tmp_path, echo_upstream):
+    first = start_server()
+    try:
+        r = requests.post(f"{first.url}/proxies", json={"name": "svc", "upstream": echo_upstream, "listen": "127.0.0.1:0"})
+        listen = r.json()["listen"]
+        port = int(listen.rsplit(":", 1)[1])
+        round_trip(connect(port), b"before")
+        first.process.kill()  # SIGKILL: no cleanup at all
+        first.process.wait()
+    finally:
+        stop_server(first)
+
+    # the upstream itself is untouched
+    host, up_port = echo_upstream.rsplit(":", 1)
+    round_trip(connect(int(up_port)), b"upstream alive")
+
+    # a new server given the same config restores the same proxy on the same address
+    config = tmp_path / "proxies.json"
+    config.write_text(json.dumps([{"name": "svc", "upstream": echo_upstream, "listen": listen}]))
+    second = start_server("--config", str(config))
+    try:
+        assert requests.get(f"{second.url}/proxies/svc").json()["listen"] == listen
+        round_trip(connect(port), b"after restart")
+        # and /populate with the same config is a no-op that keeps it
+        r = requests.post(f"{second.url}/populate", data=config.read_bytes())
+        assert r.status_code == 201 and r.json()["proxies"][0]["listen"] == listen
+    finally:
+        stop_server(second)
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", "proxy-server", *args], capture_output=True, text=True, timeout=20
+    )
+
+
+def test_port_in_use_is_one_clear_line_and_exit_2():
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    try:
+        result = _run_cli("--port", str(blocker.getsockname()[1]))
+    finally:
+        blocker.close()
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "address already in use" in lines[0], result.stderr
+
+
+def test_non_loopback_api_host_needs_the_flag():
+    result = _run_cli("--host", "0.0.0.0", "--port", "0")
+    assert result.returncode == 2 and "--allow-non-loopback" in result.stderr
+
+
+def test_bad_config_file_is_named(tmp_path):
+    bad = tmp_path / "broken.json"
+    bad.write_text("{not json")
+    result = _run_cli("--port", "0", "--config", str(bad))
+    assert result.returncode == 2 and str(bad) in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    missing = _run_cli("--port", "0", "--config", str(tmp_path / "none.json"))
+    assert missing.returncode == 2 and "none.json" in missing.stderr
+
+
+def test_sigterm_stops_cleanly_and_closes_listeners(echo_upstream):
+    srv = start_server()
+    r = requests.post(f"{srv.url}/proxies", json={"name": "x", "upstream": echo_upstream, "listen": "127.0.0.1:0"})
+    port = int(r.json()["listen"].rsplit(":", 1)[1])
+    live = connect(port)
+    srv.process.terminate()
+    assert srv.process.wait(timeout=5) == 0
+    stop_server(srv)
+    assert live.recv(10) == b""
