@@ -557,13 +557,13 @@ class DockerStackRuntime(StackRuntime):
     def _stop_sync(self) -> None:
         """Save each container's log, then remove everything with this run's label."""
         for inst in [*self.all_instances(), *([self.proxy_instance] if self.proxy_instance else [])]:
-            data = inst.logs()
-            if data:
-                try:
-                    inst.log_path.parent.mkdir(parents=True, exist_ok=True)
-                    inst.log_path.write_bytes(data)
-                except OSError:
-                    pass
+            if inst.container is None:
+                continue
+            try:
+                inst.log_path.parent.mkdir(parents=True, exist_ok=True)
+                inst.log_path.write_bytes(inst.logs())
+            except OSError:
+                pass
         if self.docker is not None:
             removed = remove_run(self.docker, self.run_label)
             self._event("docker_removed", f"removed {len(removed)} container(s)/network(s)/volume(s) of run "

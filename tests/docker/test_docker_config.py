@@ -1,0 +1,63 @@
+"""Choosing the backend and the fault proxy's image (no engine needed)."""
+
+from __future__ import annotations
+
+import os
+from types import SimpleNamespace
+
+import pytest
+
+from harness.errors import UsageError
+from harness.stack.docker_backend import (
+    FAULT_PROXY_IMAGE_ENV,
+    DockerStackRuntime,
+    fault_proxy_spec,
+    make_runtime,
+    owner_alive,
+    owner_label,
+)
+from harness.stack.runtime import StackOptions, StackRuntime
+
+
+def test_builtin_fault_proxy_by_default_listening_on_the_container_interface():
+    spec = fault_proxy_spec(SimpleNamespace(name="s"), env={})
+    assert spec.builtin
+    argv = spec.argv("/py")
+    assert argv[:3] == ["/py", "-m", "harness.proxy"]
+    assert "--allow-non-loopback" in argv and argv[argv.index("--host") + 1] == "0.0.0.0"
+
+
+def test_a_real_toxiproxy_image_from_the_stack_or_the_environment():
+    stack = SimpleNamespace(name="s", fault_proxy={"image": "ghcr.io/shopify/toxiproxy:2.9.0"})
+    spec = fault_proxy_spec(stack, env={})
+    assert spec.image == "ghcr.io/shopify/toxiproxy:2.9.0" and not spec.builtin
+    assert spec.argv("/py") == ["-host=0.0.0.0", "-port=8474"]
+    env_spec = fault_proxy_spec(SimpleNamespace(name="s"), env={FAULT_PROXY_IMAGE_ENV: "toxiproxy:local"})
+    assert env_spec.image == "toxiproxy:local"
+    custom = fault_proxy_spec(SimpleNamespace(name="s", fault_proxy=SimpleNamespace(
+        image="tp", command=["-host=0.0.0.0", "-port=9000"], api_port=9000)), env={})
+    assert custom.argv("/py") == ["-host=0.0.0.0", "-port=9000"] and custom.api_port == 9000
+
+
+def test_bad_fault_proxy_settings_name_the_field():
+    with pytest.raises(UsageError, match="stack s: fault_proxy.command"):
+        fault_proxy_spec(SimpleNamespace(name="s", fault_proxy={"image": "tp", "command": "-host=0.0.0.0"}), env={})
+    with pytest.raises(UsageError, match="stack s: fault_proxy.api_port"):
+        fault_proxy_spec(SimpleNamespace(name="s", fault_proxy={"api_port": "x"}), env={})
+
+
+def test_make_runtime_follows_the_stack_unless_overridden(tmp_path):
+    opts = StackOptions(state_dir=tmp_path)
+    stack = SimpleNamespace(name="s", backend="docker", services={}, links={})
+    assert type(make_runtime(stack, opts)) is DockerStackRuntime
+    assert type(make_runtime(stack, opts, backend="process")) is StackRuntime
+    assert type(make_runtime(SimpleNamespace(name="s", services={}, links={}), opts)) is StackRuntime
+    with pytest.raises(UsageError, match="unknown backend 'vm'"):
+        make_runtime(stack, opts, backend="vm")
+
+
+def test_owner_labels_tell_live_from_dead_runners():
+    assert owner_alive(owner_label()) is True
+    host = owner_label().split(":")[0]
+    assert owner_alive(f"{host}:999999999:1") is False
+    assert owner_alive(f"elsewhere-{os.getpid()}:{os.getpid()}:1") is None
