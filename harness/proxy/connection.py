@@ -82,10 +82,23 @@ class Side(asyncio.Protocol):
 
     def route_direct(self, link: Link) -> None:
         peer_transport = self.peer.transport
-        self._forward = peer_transport.write if peer_transport is not None else self._drop
+        self._route(peer_transport.write if peer_transport is not None else self._drop)
 
     def route_to_pipeline(self, link: Link) -> None:
-        self._forward = link.feed
+        self._route(link.feed)
+
+    def _route(self, forward: Callable[[bytes], object]) -> None:
+        """Send what this socket reads to `forward`.
+
+        The bound method itself becomes this protocol's `data_received` and
+        the protocol is registered again, because the event loop keeps a
+        reference to `data_received` (uvloop does): bytes then go from the
+        socket to the peer's `write` with no Python frame in between.
+        """
+        self._forward = forward
+        self.data_received = forward  # type: ignore[method-assign]
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.set_protocol(self)
 
     def pause(self, reason: str) -> None:
         if not self._pauses and self.transport is not None and not self.lost:

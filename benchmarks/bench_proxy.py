@@ -1,0 +1,183 @@
+"""Fault proxy throughput and added latency: direct vs proxied, side by side, one run.
+
+    python benchmarks/bench_proxy.py [--duration 5] [--rounds 3] [--connections 10 100]
+
+Starts a tiny keep-alive HTTP upstream (uvloop, its own process), the fault
+proxy server (its own process, no toxic on the proxy), and drives both with
+wrk, alternating direct and proxied runs so that machine noise hits both
+alike; prints requests/s, the proxied/direct ratio and the latency the proxy
+adds at p50 and p99 (medians over the rounds). `--noop-toxic` also measures
+the toxic pipeline path (a noop toxic on each stream).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
+
+
+def serve_upstream() -> None:
+    """The upstream: answers every request head with a fixed 200, keep-alive, no parsing beyond framing."""
+    import asyncio
+
+    import uvloop
+
+    class Answer(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = transport
+            self.tail = b""
+
+        def data_received(self, data: bytes) -> None:
+            data = self.tail + data
+            count = data.count(b"\r\n\r\n")  # wrk sends GETs without bodies
+            self.tail = data[data.rfind(b"\r\n\r\n") + 4 :] if count else data
+            if count:
+                self.transport.write(RESPONSE * count)
+
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(Answer, "127.0.0.1", 0, backlog=1024)
+        print(server.sockets[0].getsockname()[1], flush=True)
+        await asyncio.Event().wait()
+
+    uvloop.run(main())
+
+
+@dataclass
+class WrkResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(number) * _UNITS[unit]
+
+
+def run_wrk(port: int, connections: int, duration: float, threads: int) -> WrkResult:
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency", f"http://127.0.0.1:{port}/"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+    return WrkResult(rps, p50, p99)
+
+
+def _start(cmd: list[str]) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    return process, process.stdout.readline().strip()
+
+
+def _post(url: str, body: object) -> dict:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--serve-upstream", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
+    parser.add_argument("--rounds", type=int, default=3, help="direct/proxied pairs per setting (default 3)")
+    parser.add_argument("--connections", type=int, nargs="+", default=[10, 100])
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--noop-toxic", action="store_true", help="also measure the toxic pipeline path")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    if args.serve_upstream:
+        serve_upstream()
+        return 0
+    if shutil.which("wrk") is None:
+        print("bench_proxy: wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+
+    processes: list[subprocess.Popen] = []
+    try:
+        upstream, port_line = _start([sys.executable, __file__, "--serve-upstream"])
+        processes.append(upstream)
+        upstream_port = int(port_line)
+        proxy_server, ready = _start([sys.executable, "-m", "harness.proxy", "--port", "0"])
+        processes.append(proxy_server)
+        api = ready.rsplit(" ", 1)[1]
+        proxy = _post(f"{api}/proxies", {"name": "bench", "upstream": f"127.0.0.1:{upstream_port}", "listen": "127.0.0.1:0"})
+        proxy_port = int(proxy["listen"].rsplit(":", 1)[1])
+        targets = {"direct": upstream_port, "proxied": proxy_port}
+        if args.noop_toxic:
+            noop = _post(f"{api}/proxies", {"name": "noop", "upstream": f"127.0.0.1:{upstream_port}", "listen": "127.0.0.1:0"})
+            for stream in ("upstream", "downstream"):
+                _post(f"{api}/proxies/noop/toxics", {"type": "noop", "stream": stream})
+            targets["noop toxic"] = int(noop["listen"].rsplit(":", 1)[1])
+        for port in targets.values():  # warm up every path once
+            run_wrk(port, 10, 1, args.threads)
+
+        results: dict[int, dict[str, list[WrkResult]]] = {}
+        for connections in args.connections:
+            results[connections] = {name: [] for name in targets}
+            for _ in range(args.rounds):
+                for name, port in targets.items():
+                    results[connections][name].append(run_wrk(port, connections, args.duration, args.threads))
+                    time.sleep(0.3)
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    report = []
+    print(f"wrk -t{args.threads}, {args.duration:g} s per run, median of {args.rounds} alternating rounds")
+    print(f"{'conns':>5} {'path':>11} {'req/s':>10} {'ratio':>7} {'p50 ms':>8} {'p99 ms':>8} {'+p50 ms':>8} {'+p99 ms':>8}")
+    for connections, by_path in results.items():
+        direct = by_path["direct"]
+        d_rps = statistics.median(r.rps for r in direct)
+        d_p50 = statistics.median(r.p50_ms for r in direct)
+        d_p99 = statistics.median(r.p99_ms for r in direct)
+        for name, runs in by_path.items():
+            rps = statistics.median(r.rps for r in runs)
+            p50 = statistics.median(r.p50_ms for r in runs)
+            p99 = statistics.median(r.p99_ms for r in runs)
+            row = {
+                "connections": connections,
+                "path": name,
+                "rps": round(rps),
+                "ratio": round(rps / d_rps, 3),
+                "p50_ms": round(p50, 3),
+                "p99_ms": round(p99, 3),
+                "added_p50_ms": round(p50 - d_p50, 3),
+                "added_p99_ms": round(p99 - d_p99, 3),
+                "runs_rps": [round(r.rps) for r in runs],
+            }
+            report.append(row)
+            print(
+                f"{connections:>5} {name:>11} {rps:>10.0f} {rps / d_rps:>6.1%} {p50:>8.3f} {p99:>8.3f} "
+                f"{p50 - d_p50:>+8.3f} {p99 - d_p99:>+8.3f}"
+            )
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
