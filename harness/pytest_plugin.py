@@ -1,0 +1,309 @@
+"""pytest plugin: resilience checks written as ordinary tests.
+
+Registered through the `pytest11` entry point, so installing chaosdrill is
+enough. It gives:
+
+- `chaosdrill_stack`: a session fixture that starts a stack once (ini option
+  `chaosdrill_stack`, default the built-in `lending`) and hands out a
+  `StackHandle` to inject faults and read metrics:
+
+      def test_quota_survives_a_slow_bureau(chaosdrill_stack):
+          with chaosdrill_stack.fault("lending->credit-bureau-a", latency="800ms"):
+              r = httpx.get(chaosdrill_stack.entry_url + "/v1/users/7/quota")
+          assert r.json()["code"] in {"QUOTA_OK", "QUOTA_DEGRADED"}
+
+- scenario files as tests: every `drill_*.yaml` (or the ini option
+  `chaosdrill_scenarios` glob) is collected; the drill runs once and each
+  expectation and invariant is its own test item.
+
+Faults are leases like in `chaosdrill run`: a watchdog ends them if pytest is
+killed, and the stack stops on failures and Ctrl-C alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Iterator
+
+import pytest
+
+# ---------------------------------------------------------------- the handle
+
+_TOXIC_MAIN_ATTRIBUTE = {
+    "latency": "latency",
+    "bandwidth": "rate",
+    "slow_close": "delay",
+    "timeout": "timeout",
+    "reset_peer": "timeout",
+    "limit_data": "bytes",
+    "slicer": "average_size",
+    "http_error": "status",
+    "http_latency": "latency",
+    "noop": None,
+}
+_PROCESS_ACTIONS = ("kill", "pause", "restart")
+
+
+def _ms(value: Any) -> Any:
+    """'800ms' / '2s' / 800 -> 800 (milliseconds), anything else unchanged."""
+    if isinstance(value, str):
+        text = value.strip()
+        for unit, factor in (("ms", 1), ("us", 0.001), ("s", 1000), ("m", 60000)):
+            if text.endswith(unit):
+                try:
+                    return int(float(text[: -len(unit)]) * factor)
+                except ValueError:
+                    return value
+    return value
+
+
+def fault_spec(target: str, **kwargs: Any) -> SimpleNamespace:
+    """A fault entry like a scenario's, from keyword arguments.
+
+    fault("a->b", latency="800ms", jitter="100ms"), fault("a->b", down=True),
+    fault("svc", kill=True), fault("svc#1", pause=True), stream=/toxicity= too.
+    """
+    stream = kwargs.pop("stream", "downstream")
+    toxicity = float(kwargs.pop("toxicity", 1.0))
+    if "->" in target:
+        if kwargs.pop("down", False):
+            return SimpleNamespace(link=target, toxic="down", stream=stream, toxicity=1.0, attributes={})
+        kinds = [k for k in kwargs if k in _TOXIC_MAIN_ATTRIBUTE]
+        if len(kinds) != 1:
+            raise TypeError(f"fault on link {target}: name exactly one toxic (one of {', '.join(_TOXIC_MAIN_ATTRIBUTE)})")
+        kind = kinds[0]
+        main = kwargs.pop(kind)
+        attributes = {k: _ms(v) for k, v in kwargs.items()}
+        if _TOXIC_MAIN_ATTRIBUTE[kind] and main is not True:
+            attributes[_TOXIC_MAIN_ATTRIBUTE[kind]] = _ms(main)
+        return SimpleNamespace(link=target, toxic=kind, stream=stream, toxicity=toxicity, attributes=attributes)
+    service, _, index = target.partition("#")
+    actions = [a for a in _PROCESS_ACTIONS if kwargs.get(a)]
+    if len(actions) != 1:
+        raise TypeError(f"fault on service {target}: pass exactly one of kill=True, pause=True, restart=True")
+    return SimpleNamespace(link=None, service=service, instance=int(index or 0), action=actions[0])
+
+
+class StackHandle:
+    """A running stack, driven from synchronous test code."""
+
+    def __init__(self, runtime: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.runtime = runtime
+        self._loop = loop
+        self._n = 0
+
+    def _call(self, coro: Any, timeout: float = 60.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    @property
+    def entry_url(self) -> str:
+        return self.runtime.entry_urls[0]
+
+    def url(self, service: str, instance: int = 0) -> str:
+        """The service's own address (bypassing every proxy)."""
+        return self.runtime.instance(service, instance).url
+
+    def link_url(self, link: str) -> str:
+        return self.runtime.link(link).url
+
+    @contextlib.contextmanager
+    def fault(self, target: str, **kwargs: Any) -> Iterator[Any]:
+        """Apply a fault for the duration of the block; always removed."""
+        from harness.faults import build_fault
+        from harness.faults.base import InstanceFault
+
+        self._n += 1
+        fault = build_fault(fault_spec(target, **kwargs), f"pytest{self._n}")
+        if isinstance(fault, InstanceFault):
+            self.runtime.lease_process_fault(fault.fault_id, fault.kind,
+                                             self.runtime.instance(fault.service, fault.index))
+        self._call(fault.apply(self.runtime))
+        try:
+            yield fault
+        finally:
+            self._call(fault.revert(self.runtime))
+            self.runtime.release_process_fault(fault.fault_id)
+
+    def metrics(self, service: str, instance: int = 0, prefix: str = "") -> dict[str, float]:
+        """The service's Prometheus samples, keyed `name{labels}`."""
+        import urllib.request
+
+        from harness.run.sampling import parse_series
+
+        with urllib.request.urlopen(self.url(service, instance) + "/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+        return parse_series(text, [prefix])
+
+
+class _LoopThread:
+    """An asyncio loop on its own thread hosting the stack runtime."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="chaosdrill-stack", daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any, timeout: float = 120.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+@contextlib.contextmanager
+def running_stack(stack_ref: str, service_args: dict[str, list[str]] | None = None,
+                  replicas: dict[str, int] | None = None, backend: str | None = None) -> Iterator[StackHandle]:
+    """Start a stack (name or file), yield a handle, always stop it."""
+    from harness.stack.docker_backend import make_runtime
+    from harness.stack.model import load_stack
+    from harness.stack.runtime import StackOptions
+    from harness.state import RunState
+    from harness.watchdog import spawn
+
+    stack = load_stack(stack_ref)
+    state = RunState(f"pytest-{os.getpid()}-{stack.name}", kind="pytest")
+    state.save()
+    runtime = make_runtime(stack, StackOptions(extra_args=service_args or {}, replicas=replicas or {}), state,
+                           backend=backend)
+    watchdog = spawn(state.path, runtime.log_dir / "watchdog.log")
+    host = _LoopThread()
+    beat = threading.Event()
+
+    def heartbeat() -> None:
+        while not beat.wait(1.0):
+            state.heartbeat()
+
+    threading.Thread(target=heartbeat, name="chaosdrill-heartbeat", daemon=True).start()
+    try:
+        host.run(runtime.start())
+        yield StackHandle(runtime, host.loop)
+    finally:
+        try:
+            host.run(runtime.stop())
+        finally:
+            beat.set()
+            host.close()
+            try:
+                watchdog.wait(timeout=3)
+            except Exception:
+                watchdog.kill()
+
+
+# ---------------------------------------------------------------- pytest hooks
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("chaosdrill_stack", "stack for the chaosdrill_stack fixture (name or file)", default="lending")
+    parser.addini("chaosdrill_scenarios", "glob of scenario files collected as tests", default="drill_*.yaml")
+    parser.addini("chaosdrill_report_dir", "where drills collected as tests write reports", default="reports")
+
+
+@pytest.fixture(scope="session")
+def chaosdrill_stack(request: pytest.FixtureRequest) -> Iterator[StackHandle]:
+    with running_stack(request.config.getini("chaosdrill_stack")) as handle:
+        yield handle
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    pattern = parent.config.getini("chaosdrill_scenarios")
+    if file_path.suffix in (".yaml", ".yml") and file_path.match(pattern):
+        return DrillFile.from_parent(parent, path=file_path)
+    return None
+
+
+class DrillFile(pytest.File):
+    """A scenario file: one drill, one test item per expectation and invariant."""
+
+    def collect(self):
+        from harness.scenario import load_scenario
+
+        scenario = load_scenario(self.path)
+        for key in expectation_keys(scenario):
+            yield DrillCheck.from_parent(self, name=key, key=key)
+        for name in scenario.invariants or []:
+            yield DrillCheck.from_parent(self, name=f"invariant: {name}", key=f"invariant: {name}")
+
+    def journal(self) -> dict:
+        cached = getattr(self, "_journal", None)
+        if cached is None:
+            from harness.commands.run import run_one
+            from harness.run.progress import Progress
+            from harness.scenario import load_scenario
+
+            scenario = load_scenario(self.path)
+            report_dir = Path(self.config.getini("chaosdrill_report_dir"))
+            cached, _ = run_one(self.path, scenario, report_dir, {}, {}, None, Progress(quiet=True))
+            self._journal = cached
+        return cached
+
+
+def expectation_key(phase: str, endpoint: str | None, name: str) -> str:
+    return f"{phase}: {endpoint + ' ' if endpoint else ''}{name}"
+
+
+def expectation_keys(scenario: Any) -> list[str]:
+    """Item names known before the drill runs: one per expectation in the scenario."""
+    keys = []
+    for phase in scenario.phases:
+        expect = phase.expect
+        if expect is None:
+            continue
+        data = expect.model_dump(exclude_none=True, by_alias=True)
+        endpoints = data.pop("endpoints", {}) or {}
+        for name, value in data.items():
+            if isinstance(value, dict):  # codes / classes: one per entry
+                keys += [expectation_key(phase.name, None, f"{name}.{k}") for k in value]
+            else:
+                keys.append(expectation_key(phase.name, None, name))
+        for endpoint, sub in endpoints.items():
+            for name, value in sub.items():
+                if isinstance(value, dict):
+                    keys += [expectation_key(phase.name, endpoint, f"{name}.{k}") for k in value]
+                else:
+                    keys.append(expectation_key(phase.name, endpoint, name))
+    return keys
+
+
+class DrillCheck(pytest.Item):
+    def __init__(self, *, key: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.key = key
+
+    def runtest(self) -> None:
+        journal = self.parent.journal()
+        if journal["status"] == "error":
+            raise DrillFailure(f"the drill could not run: {journal['reason']}")
+        if self.key.startswith("invariant: "):
+            name = self.key.removeprefix("invariant: ")
+            for inv in journal.get("invariants", []):
+                if inv["name"] == name:
+                    if not inv["passed"]:
+                        raise DrillFailure(f"{name} violated: {inv.get('message', '')} {inv.get('offending', [])[:10]}")
+                    return
+            raise DrillFailure(f"invariant {name} was not checked ({journal.get('reason') or 'no audit'})")
+        for exp in journal.get("expectations", []):
+            if expectation_key(exp["phase"], exp.get("endpoint"), exp["name"]) == self.key:
+                if not exp["passed"]:
+                    raise DrillFailure(f"{exp['name']} {exp['threshold']}: measured {exp.get('display')} "
+                                       f"({exp.get('why', '')})")
+                return
+        raise DrillFailure(f"not judged: {journal.get('reason') or 'phase did not run'}")
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, DrillFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"drill {self.path.name}: {self.key}"
+
+
+class DrillFailure(Exception):
+    pass
