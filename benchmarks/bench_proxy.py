@@ -6,8 +6,8 @@ Starts a tiny keep-alive HTTP upstream (uvloop, its own process), the fault
 proxy server (its own process, no toxic on the proxy), and drives both with
 wrk, alternating direct and proxied runs so that machine noise hits both
 alike; prints requests/s, the proxied/direct ratio and the latency the proxy
-adds at p50 and p99 (medians over the rounds). `--noop-toxic` also measures
-the toxic pipeline path (a noop toxic on each stream).
+adds at p50 and p99 (medians over the rounds). `--toxic-path` also measures
+the toxic pipeline path (a 0 ms latency toxic on each stream).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="direct/proxied pairs per setting (default 3)")
     parser.add_argument("--connections", type=int, nargs="+", default=[10, 100])
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
-    parser.add_argument("--noop-toxic", action="store_true", help="also measure the toxic pipeline path")
+    parser.add_argument("--toxic-path", action="store_true", help="also measure the toxic pipeline path")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if args.serve_upstream:
@@ -122,11 +122,11 @@ def main() -> int:
         proxy = _post(f"{api}/proxies", {"name": "bench", "upstream": f"127.0.0.1:{upstream_port}", "listen": "127.0.0.1:0"})
         proxy_port = int(proxy["listen"].rsplit(":", 1)[1])
         targets = {"direct": upstream_port, "proxied": proxy_port}
-        if args.noop_toxic:
-            noop = _post(f"{api}/proxies", {"name": "noop", "upstream": f"127.0.0.1:{upstream_port}", "listen": "127.0.0.1:0"})
+        if args.toxic_path:
+            toxic = _post(f"{api}/proxies", {"name": "toxic", "upstream": f"127.0.0.1:{upstream_port}", "listen": "127.0.0.1:0"})
             for stream in ("upstream", "downstream"):
-                _post(f"{api}/proxies/noop/toxics", {"type": "noop", "stream": stream})
-            targets["noop toxic"] = int(noop["listen"].rsplit(":", 1)[1])
+                _post(f"{api}/proxies/toxic/toxics", {"type": "latency", "stream": stream, "attributes": {"latency": 0}})
+            targets["toxic path"] = int(toxic["listen"].rsplit(":", 1)[1])
         for port in targets.values():  # warm up every path once
             run_wrk(port, 10, 1, args.threads)
 

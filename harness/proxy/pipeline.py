@@ -85,6 +85,9 @@ class Stage:
     # ---- the inbox ------------------------------------------------------
 
     def put(self, chunk: Chunk) -> None:
+        if (not self.active or self.toxic.passes_through) and not self.inbox and self.held is None:
+            self.send(chunk)  # nothing queued ahead of it: pass it on without a task switch
+            return
         self.inbox.append(chunk)
         if chunk.data is not None:
             self.link.queued += len(chunk.data)

@@ -67,6 +67,8 @@ class Toxic:
     streams: ClassVar[tuple[str, ...]] = ("upstream", "downstream")
     # HTTP toxics roll toxicity per request instead of per connection.
     per_request_toxicity: ClassVar[bool] = False
+    # Leaves every byte and the end of stream alone (noop): the pipeline may skip it.
+    passes_through: ClassVar[bool] = False
 
     def on_start(self, stub: Stub) -> None:
         """Called when the toxic starts on a connection (or restarts after an update)."""

@@ -10,3 +10,4 @@ from harness.proxy.toxics.base import Toxic
 @dataclasses.dataclass(frozen=True)
 class NoopToxic(Toxic):
     type_name = "noop"
+    passes_through = True
