@@ -133,27 +133,29 @@ class PodmanService:
         return " | ".join(text.splitlines()[-lines:]) or "no output"
 
     def stop(self) -> None:
-        """Remove every container, stop the service, unmount its storage, delete the folder."""
+        """Stop the service; for a folder of our own, remove its containers and images and delete it.
+
+        A folder the caller named (a cache of images kept between runs) keeps
+        its images; the runs that used it remove their own containers by label.
+        """
         if self.root is None:
             return
         env = {**os.environ, "CONTAINERS_CONF": str(self.root / "containers.conf")}
-        if self.popen is not None and self.popen.poll() is None:
-            # Containers first (their conmon processes outlive the service otherwise).
+        if self._own_root:
+            # Containers first: their conmon processes outlive the service otherwise.
             subprocess.run([*self._podman_argv(), "rm", "--all", "--force", "--time", "0"], env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, check=False)
+        if self.popen is not None and self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)
             try:
                 self.popen.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait(timeout=5)
-        else:
-            subprocess.run([*self._podman_argv(), "rm", "--all", "--force", "--time", "0"], env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, check=False)
-        subprocess.run([*self._podman_argv(), "system", "reset", "--force"], env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, check=False)
-        _unmount_under(self.root)
         if self._own_root:
+            subprocess.run([*self._podman_argv(), "system", "reset", "--force"], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, check=False)
+            _unmount_under(self.root)
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
 
@@ -173,3 +175,31 @@ def _unmount_under(root: Path) -> None:
         return
     for target in sorted((m for m in mounts if m.startswith(prefix)), key=len, reverse=True):
         subprocess.run(["umount", "-l", target], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m harness.engine.podman [--root DIR]`: serve the Docker API until Ctrl-C."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m harness.engine.podman",
+                                description="a private podman Docker-API service for backend docker")
+    p.add_argument("--root", type=Path, default=None,
+                   help="storage folder, kept afterwards (images are cached there); default: a temp folder, removed")
+    args = p.parse_args(argv)
+    svc = PodmanService(root=args.root)
+    try:
+        svc.start()
+    except HarnessError as exc:
+        print(f"error: {exc}", flush=True)
+        return 3
+    print(f"export DOCKER_HOST={svc.base_url}", flush=True)
+    try:
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        svc.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    raise SystemExit(main())

@@ -303,7 +303,9 @@ class DockerStackRuntime(StackRuntime):
     """Start with `await rt.start()`, always `await rt.stop()` (or `async with`)."""
 
     def __init__(self, stack: Any, options: StackOptions | None = None, state: RunState | None = None,
-                 *, base_url: str | None = None, project_root: Path | None = None) -> None:
+                 *, base_url: str | None = None, project_root: Path | None = None,
+                 builtin_image: str | None = None) -> None:
+        """`base_url`: the engine (default DOCKER_HOST); `builtin_image`: a tag to use instead of building."""
         super().__init__(stack, options, state)
         self.base_url = base_url
         self.project_root = project_root
@@ -313,7 +315,7 @@ class DockerStackRuntime(StackRuntime):
         self.network_name = f"chaosdrill-{self.run_label}"
         self.volume_name = f"chaosdrill-{self.run_label}-state"
         self.proxy_spec = fault_proxy_spec(stack)
-        self.builtin_image: str | None = None
+        self.builtin_image = builtin_image
         self.proxy_instance: DockerInstance | None = None
         self._port_of_link: dict[str, int] = {}
 

@@ -85,7 +85,7 @@ def echo(engine: PodmanService, builtin_image: str) -> Iterator[Running]:
     events: list[tuple[str, str]] = []
     rt = DockerStackRuntime(load("echo-docker.yaml"),
                             StackOptions(on_event=lambda kind, msg, data: events.append((kind, msg))),
-                            base_url=engine.base_url)
+                            base_url=engine.base_url, builtin_image=builtin_image)
     running = Running(rt, loop)
     running.events = events
     try:

@@ -34,7 +34,7 @@ def test_stop_removes_every_container_network_and_volume_of_the_run(engine, dock
     state = RunState("cleanup-test", path=tmp_path / "run.json")
     state.save()
     rt = DockerStackRuntime(load_test_stack("echo-docker.yaml"), StackOptions(log_dir=tmp_path / "logs"), state,
-                            base_url=engine.base_url)
+                            base_url=engine.base_url, builtin_image=builtin_image)
 
     async def scenario() -> list[str]:
         await rt.start()
@@ -60,7 +60,7 @@ def test_stop_removes_every_container_network_and_volume_of_the_run(engine, dock
 def test_a_failed_start_leaves_nothing(engine, docker_client, builtin_image, load_test_stack):
     stack = load_test_stack("echo-docker.yaml")
     stack.services["back"].command.append("--fail-start")
-    rt = DockerStackRuntime(stack, StackOptions(), base_url=engine.base_url)
+    rt = DockerStackRuntime(stack, StackOptions(), base_url=engine.base_url, builtin_image=builtin_image)
     with pytest.raises(HarnessError, match="back exited with code 2 .*refusing to start"):
         asyncio.run(rt.start())
     assert leftovers(docker_client, rt.run_label) == []

@@ -61,3 +61,29 @@ def test_owner_labels_tell_live_from_dead_runners():
     host = owner_label().split(":")[0]
     assert owner_alive(f"{host}:999999999:1") is False
     assert owner_alive(f"elsewhere-{os.getpid()}:{os.getpid()}:1") is None
+
+
+def test_image_tag_follows_project_content_and_keeps_host_symlinks(tmp_path):
+    from harness.stack.docker_image import RootFs
+
+    src = tmp_path / "a.py"
+    src.write_text("x = 1\n")
+    first = RootFs()
+    first.add_project_file(src, "/app/a.py")
+    same = RootFs()
+    same.add_project_file(src, "/app/a.py")
+    assert first.digest() == same.digest()
+    before = first.digest()
+    src.write_text("x = 2\n")
+    changed = RootFs()
+    changed.add_project_file(src, "/app/a.py")
+    assert changed.digest() != before
+
+    (tmp_path / "usr" / "lib").mkdir(parents=True)
+    (tmp_path / "usr" / "lib" / "libx.so.1.2").write_bytes(b"\x7fELF")
+    (tmp_path / "usr" / "lib" / "libx.so.1").symlink_to("libx.so.1.2")
+    (tmp_path / "lib").symlink_to("usr/lib")
+    fs = RootFs()
+    fs.add_host_path(tmp_path / "lib" / "libx.so.1")
+    assert fs.links == {str(tmp_path / "lib"): "usr/lib", str(tmp_path / "usr/lib/libx.so.1"): "libx.so.1.2"}
+    assert list(fs.files) == [str(tmp_path / "usr/lib/libx.so.1.2")]
