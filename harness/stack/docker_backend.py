@@ -22,6 +22,7 @@ import os
 import re
 import secrets
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import Any, Mapping
 
 from harness.errors import HarnessError, UsageError
 from harness.faultproxy.client import FaultProxyClient
+from harness.faultproxy.launcher import external_url
 from harness.stack.ports import free_port
 from harness.stack.processes import pid_alive, process_start_time
 from harness.stack.runtime import EDGE_FROM, HOST, LinkRuntime, StackOptions, StackRuntime, proxy_name
@@ -317,7 +319,8 @@ class DockerStackRuntime(StackRuntime):
         self.proxy_spec = fault_proxy_spec(stack)
         self.builtin_image = builtin_image
         self.proxy_instance: DockerInstance | None = None
-        self._port_of_link: dict[str, int] = {}
+        self._engine_lock = threading.Lock()
+        self._edge_host_ports: list[int] = []
 
     # ------------------------------------------------------------ labels and names
     def labels(self, role: str, **extra: str) -> dict[str, str]:
@@ -330,11 +333,11 @@ class DockerStackRuntime(StackRuntime):
     async def start(self) -> None:
         started = time.monotonic()
         try:
-            await asyncio.to_thread(self._prepare)
+            await self._engine_step(self._prepare)
             await self._start_fault_proxy()
-            await asyncio.to_thread(self._create_links)
+            await self._engine_step(self._create_links)
             for layer in self._start_layers():
-                await asyncio.gather(*(asyncio.to_thread(inst.start) for inst in layer))
+                await asyncio.gather(*(self._engine_step(inst.start) for inst in layer))
                 await asyncio.gather(*(self._wait_healthy(i) for i in layer))
         except BaseException:
             await asyncio.shield(self.stop())
@@ -346,8 +349,31 @@ class DockerStackRuntime(StackRuntime):
             services={i.name: i.url for i in self.all_instances()},
         )
 
+    async def _engine_step(self, fn: Any, *args: Any) -> Any:
+        """Run a blocking step that creates things on the engine, never alongside or after the removal.
+
+        A cancelled start (Ctrl-C) leaves its thread running; the lock makes
+        stop() wait for that step, and a step that starts after stop() began
+        creates nothing.
+        """
+
+        def guarded() -> Any:
+            with self._engine_lock:
+                if self._stopped:
+                    raise HarnessError(f"stack {self.stack.name} is stopping; not creating anything more")
+                return fn(*args)
+
+        return await asyncio.to_thread(guarded)
+
     def _prepare(self) -> None:
         """Engine, run record, images, network and volume: everything before the first container."""
+        external = self.options.fault_proxy_url or external_url(_field(_field(self.stack, "fault_proxy"), "url"))
+        if external:
+            raise UsageError(
+                f"stack {self.stack.name}: backend docker runs its fault proxy as a container on the run's network, "
+                f"so an external one ({external}, from --fault-proxy/TOXIPROXY_URL/fault_proxy.url) cannot reach "
+                "the services; set fault_proxy.image to run a real Toxiproxy there instead"
+            )
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.docker = connect(self.base_url)
         engine = self.base_url or os.environ.get("DOCKER_HOST") or "default"
@@ -442,7 +468,7 @@ class DockerStackRuntime(StackRuntime):
         self._edge_host_ports = [free_port(HOST) for _ in range(entry_count)]
         inst.create_args = {**inst.create_args, "volumes": {}}
         self.proxy_instance = inst
-        await asyncio.to_thread(self._create_proxy_container, inst)
+        await self._engine_step(self._create_proxy_container, inst)
         self.fault_proxy = FaultProxyContainer(url=f"http://{HOST}:{inst.port}", instance=inst, spec=spec)
         self.client = FaultProxyClient(self.fault_proxy.url)
         version = await self._wait_proxy_api(inst)
@@ -558,6 +584,10 @@ class DockerStackRuntime(StackRuntime):
     # ------------------------------------------------------------ stop
     def _stop_sync(self) -> None:
         """Save each container's log, then remove everything with this run's label."""
+        with self._engine_lock:
+            self._remove_all()
+
+    def _remove_all(self) -> None:
         for inst in [*self.all_instances(), *([self.proxy_instance] if self.proxy_instance else [])]:
             if inst.container is None:
                 continue

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, UsageError
 from harness.stack.docker_backend import (
     LABEL_OWNER,
     LABEL_ROLE,
@@ -88,3 +88,38 @@ def test_cleanup_removes_what_a_dead_runner_left_and_spares_live_runs(engine, do
         done = clean_state(st)
     assert leftovers(docker_client, "liverun") == []
     assert sum("removed" in d for d in done) == 3
+
+
+def test_an_interrupted_start_leaves_nothing(engine, docker_client, builtin_image, load_test_stack):
+    """Ctrl-C while services come up: the runner cancels start(), then stop() must still remove all."""
+    ready = asyncio.Event()
+
+    def on_event(kind, message, data):
+        if kind == "fault_proxy_ready":
+            ready.set()
+
+    rt = DockerStackRuntime(load_test_stack("echo-docker.yaml"), StackOptions(on_event=on_event),
+                            base_url=engine.base_url, builtin_image=builtin_image)
+
+    async def scenario() -> list[str]:
+        task = asyncio.create_task(rt.start())
+        await asyncio.wait_for(ready.wait(), 30)
+        made = leftovers(docker_client, rt.run_label)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await rt.stop()
+        return made
+
+    made = asyncio.run(scenario())
+    assert any(m.startswith("container") for m in made)  # it was interrupted midway, not before it began
+    assert leftovers(docker_client, rt.run_label) == []
+
+
+def test_an_external_fault_proxy_is_refused_before_anything_is_made(engine, docker_client, builtin_image,
+                                                                   load_test_stack):
+    rt = DockerStackRuntime(load_test_stack("echo-docker.yaml"), StackOptions(fault_proxy_url="http://127.0.0.1:1"),
+                            base_url=engine.base_url, builtin_image=builtin_image)
+    with pytest.raises(UsageError, match="set fault_proxy.image"):
+        asyncio.run(rt.start())
+    assert leftovers(docker_client, rt.run_label) == []
