@@ -16,6 +16,7 @@ from aiohttp import web
 from harness import __version__
 from harness.proxy import errors
 from harness.proxy.collection import ProxyCollection
+from harness.proxy.leases import LeaseKeeper, lease_update, parse_lease
 from harness.proxy.toxic_chain import decode_json, json_object, _field
 
 # Build metadata keeps it semver-equal to the Toxiproxy release whose API it speaks.
@@ -53,7 +54,7 @@ class ToxiproxyApi:
     def __init__(self, collection: ProxyCollection) -> None:
         self.collection = collection
         self.lock = asyncio.Lock()
-        self.extensions: list[Callable[[web.Application], None]] = []
+        self.leases = LeaseKeeper(collection, self.lock, _json)
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[_errors_middleware], client_max_size=16 * 1024 * 1024)
@@ -73,8 +74,7 @@ class ToxiproxyApi:
         r.add_patch("/proxies/{proxy}/toxics/{toxic}", self.toxic_update)
         r.add_delete("/proxies/{proxy}/toxics/{toxic}", self.toxic_delete)
         r.add_get("/version", self.version)
-        for extend in self.extensions:
-            extend(app)
+        self.leases.add_routes(app)
         return app
 
     # ---- proxies ----------------------------------------------------------
@@ -85,8 +85,11 @@ class ToxiproxyApi:
 
     async def proxy_create(self, request: web.Request) -> web.Response:
         data = decode_json(await request.read())
+        lease = parse_lease(data) if isinstance(data, dict) else None
         async with self.lock:
             proxy = await self.collection.create(data)
+            if not proxy.enabled:
+                proxy.lease = lease
         return _json(proxy.to_json(), 201)
 
     async def populate(self, request: web.Request) -> web.Response:
@@ -108,7 +111,9 @@ class ToxiproxyApi:
             listen = _field(obj, "listen", str, proxy.listen)
             upstream = _field(obj, "upstream", str, proxy.upstream)
             enabled = _field(obj, "enabled", bool, proxy.enabled)
+            lease = lease_update(obj, proxy.lease)
             await proxy.update(listen, upstream, enabled)
+            proxy.lease = None if proxy.enabled else lease
         return _json(proxy.to_json())
 
     async def proxy_delete(self, request: web.Request) -> web.Response:
@@ -130,7 +135,9 @@ class ToxiproxyApi:
     async def toxic_create(self, request: web.Request) -> web.Response:
         async with self.lock:
             proxy = self.collection.get(request.match_info["proxy"])
-            spec = proxy.toxics.parse_new(decode_json(await request.read()))
+            obj = json_object(decode_json(await request.read()), "toxic")
+            spec = proxy.toxics.parse_new(obj)
+            spec.lease = parse_lease(obj)
             proxy.add_toxic(spec)
         return _json(spec.to_json())
 
@@ -142,7 +149,10 @@ class ToxiproxyApi:
         async with self.lock:
             proxy = self.collection.get(request.match_info["proxy"])
             spec = proxy.toxics.get(request.match_info["toxic"])
-            proxy.toxics.apply_update(spec, decode_json(await request.read()))
+            obj = json_object(decode_json(await request.read()), "toxic")
+            lease = lease_update(obj, spec.lease)
+            proxy.toxics.apply_update(spec, obj)
+            spec.lease = lease
             proxy.toxic_updated(spec)
         return _json(spec.to_json())
 

@@ -14,6 +14,7 @@ from typing import Any
 from harness.proxy import errors
 from harness.proxy.addresses import join_host_port, normalise_listen, resolve_listen, split_host_port
 from harness.proxy.connection import Connection
+from harness.proxy.lease import Lease
 from harness.proxy.toxic_chain import ToxicChain, ToxicSpec
 
 
@@ -25,7 +26,7 @@ class Proxy:
         self.enabled = False
         self.toxics = ToxicChain()
         self.connections: set[Connection] = set()
-        self.extra: dict[str, Any] = {}  # extension fields (leases)
+        self.lease: Lease | None = None  # chaosdrill extension: a leased disable ends by itself
         self._allow_non_loopback = allow_non_loopback
         self._server: asyncio.base_events.Server | None = None
         self._upstream_parsed: tuple[str, int] | None = None
@@ -38,7 +39,8 @@ class Proxy:
             "enabled": self.enabled,
             "toxics": [spec.to_json() for spec in self.toxics.in_order()],
         }
-        data.update(self.extra)
+        if self.lease is not None:
+            data["lease"] = self.lease.to_json()
         return data
 
     def upstream_address(self) -> tuple[str, int]:
@@ -65,6 +67,7 @@ class Proxy:
         bound = self._server.sockets[0].getsockname()
         self.listen = join_host_port(bound[0], bound[1])
         self.enabled = True
+        self.lease = None  # a leased disable ends when the proxy is enabled, however that happens
 
     def stop(self) -> None:
         """Close the listener and every live connection (a 'down' fault)."""

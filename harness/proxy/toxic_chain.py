@@ -9,10 +9,11 @@ gets the same error.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from harness.proxy import errors
+from harness.proxy.lease import Lease
 from harness.proxy.toxics import TOXIC_TYPES, Toxic
 
 STREAMS = ("upstream", "downstream")
@@ -27,7 +28,7 @@ class ToxicSpec:
     stream: str  # as the client spelled it; `direction` is the normalised form
     toxicity: float
     toxic: Toxic
-    extra: dict[str, Any] = field(default_factory=dict)  # extension fields (leases)
+    lease: Lease | None = None  # chaosdrill extension: the toxic ends when it runs out
 
     @property
     def direction(self) -> str:
@@ -41,7 +42,8 @@ class ToxicSpec:
             "stream": self.stream,
             "toxicity": self.toxicity,
         }
-        data.update(self.extra)
+        if self.lease is not None:
+            data["lease"] = self.lease.to_json()
         return data
 
 
