@@ -528,7 +528,7 @@ class DockerStackRuntime(StackRuntime):
                     extra=extra,
                 )
                 where = f"stack {self.stack.name}: services.{name}"
-                inst.argv = [render(a, ctx, f"{where}.command") for a in svc.command]
+                inst.argv = [render(a, ctx, f"{where}.command") for a in svc.command or []]
                 inst.argv += self.options.extra_args.get(name, [])
                 inst.env = {k: render(v, ctx, f"{where}.env.{k}") for k, v in svc.env.items()}
                 inst.image = image

@@ -1,0 +1,36 @@
+"""The built-in lending stack, unchanged but for `backend: docker`: five service containers behind the proxy."""
+
+from __future__ import annotations
+
+import asyncio
+
+import requests
+
+from harness.stack.docker_backend import DockerStackRuntime, make_runtime
+from harness.stack.model import load_stack
+from harness.stack.runtime import StackOptions
+
+
+def test_lending_runs_as_containers_and_degrades_when_the_bureaus_are_cut_off(engine, builtin_image):
+    stack = load_stack("lending")
+    rt = make_runtime(stack, StackOptions(), backend="docker")
+    assert isinstance(rt, DockerStackRuntime)
+    rt.base_url, rt.builtin_image = engine.base_url, builtin_image
+
+    async def scenario() -> None:
+        await rt.start()
+        try:
+            entry = rt.entry_urls[0]
+            quota = await asyncio.to_thread(requests.get, entry + "/v1/users/42/quota", timeout=5)
+            assert quota.json()["code"] == "QUOTA_OK"
+            loan = await asyncio.to_thread(requests.post, entry + "/v1/loans", timeout=5,
+                                           json={"user_id": "42", "amount": 100, "request_id": "docker-1"})
+            assert loan.json()["code"] == "APPROVED"
+            for link in ("lending->credit-bureau-a", "lending->credit-bureau-b"):
+                await asyncio.to_thread(rt.client.set_enabled, rt.link(link).proxy, False)
+            cut = await asyncio.to_thread(requests.get, entry + "/v1/users/43/quota", timeout=5)
+            assert stack.classification.class_of(cut.json()["code"]) == "degraded"
+        finally:
+            await rt.stop()
+
+    asyncio.run(scenario())
