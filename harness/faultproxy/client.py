@@ -48,6 +48,25 @@ class FaultProxyClient:
         self._server = Toxiproxy()
         self._server.update_api_consumer(parsed.hostname, parsed.port)
         self._version: str | None = None
+        self.lease: dict[str, Any] | None = None
+
+    def use_leases(self, owner: str, ttl: float = 5.0) -> bool:
+        """Lease every fault this client applies (built-in server only).
+
+        A plain Toxiproxy knows no leases: there the watchdog ends the run's
+        faults instead. Returns whether leases are in use.
+        """
+        if not self.is_builtin:
+            return False
+        self.lease = {"owner": owner, "ttl": ttl}
+        return True
+
+    def renew_leases(self) -> int:
+        """The heartbeat: every lease of this owner runs for its ttl from now."""
+        if not self.lease:
+            return 0
+        self._rebind()
+        return int(APIConsumer.post(f"/leases/{self.lease['owner']}").json().get("renewed", 0))
 
     def _rebind(self) -> None:
         # The client library keeps the address globally; keep ours current.
@@ -94,6 +113,9 @@ class FaultProxyClient:
     def set_enabled(self, name: str, enabled: bool) -> None:
         self._rebind()
         proxy = self._require(name)
+        if not enabled and self.lease:
+            APIConsumer.post(f"/proxies/{proxy.name}", json={"enabled": False, "lease": self.lease})
+            return
         proxy.enable() if enabled else proxy.disable()
 
     def add_toxic(
@@ -114,10 +136,14 @@ class FaultProxyClient:
             )
         proxy = self._require(proxy_name)
         toxic_name = name or f"{toxic_type}_{stream}"
+        body = {"name": toxic_name, "type": toxic_type, "stream": stream, "toxicity": toxicity,
+                "attributes": attributes or {}}
         try:
-            proxy.add_toxic(
-                type=toxic_type, name=toxic_name, stream=stream, toxicity=toxicity, attributes=attributes or {}
-            )
+            if self.lease:
+                # The same call the client library makes, with the lease extension riding along.
+                APIConsumer.post(f"/proxies/{proxy.name}/toxics", json={**body, "lease": self.lease})
+            else:
+                proxy.add_toxic(**body)
         except (InvalidToxic, ProxyExists, NotFound) as exc:
             raise UsageError(f"fault proxy refused toxic {toxic_type!r} on {proxy_name}: {_error_text(exc)}") from None
         return toxic_name

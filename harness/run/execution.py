@@ -72,7 +72,6 @@ async def execute(plan: Plan, journal: Journal, opts: RunOptions) -> None:
     state = RunState(journal.run_id, kind="run")
     state.save()
     watchdog = spawn_watchdog(state.path, opts.run_dir / "logs" / "watchdog.log")
-    heartbeat = asyncio.create_task(_heartbeat(state))
     events_to_journal = lambda kind, msg, data: (journal.event(kind, msg, data), opts.progress.event(msg))
     rt = StackRuntime(
         plan.stack,
@@ -85,6 +84,7 @@ async def execute(plan: Plan, journal: Journal, opts: RunOptions) -> None:
         ),
         state=state,
     )
+    heartbeat = asyncio.create_task(_heartbeat(state, rt))
     load: LoadDriver | None = None
     timeline: Timeline | None = None
     sampler = ServiceSampler(rt, list(getattr(plan.stack, "metrics", None) or []))
@@ -126,10 +126,15 @@ async def execute(plan: Plan, journal: Journal, opts: RunOptions) -> None:
             loop.remove_signal_handler(sig)
 
 
-async def _heartbeat(state: RunState, every: float = 1.0) -> None:
-    """Renew this run's leases while it lives."""
+async def _heartbeat(state: RunState, rt: StackRuntime, every: float = 1.0) -> None:
+    """Renew this run's leases while it lives: the watchdog's and the fault proxy's."""
     while True:
         state.heartbeat()
+        if rt.client is not None and rt.client.lease:
+            try:
+                await asyncio.to_thread(rt.client.renew_leases)
+            except Exception:
+                pass  # a missed beat is fine: the ttl spans several
         await asyncio.sleep(every)
 
 

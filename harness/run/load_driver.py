@@ -28,7 +28,8 @@ class LoadDriver:
         scenario, stack = plan.scenario, plan.stack
         load = scenario.load
         stack_load = getattr(stack, "load", None)
-        locustfile = getattr(load, "locustfile", None) or (stack_load.locustfile if stack_load else None)
+        locustfile = _resolve(load.locustfile, scenario.source.parent if scenario.source else None) or (
+            _resolve(stack_load.locustfile, stack.stack_dir) if stack_load else None)
         if locustfile is None:
             raise HarnessError(f"stack {stack.name} names no locustfile and the scenario gives none")
         user_classes = getattr(load, "user_classes", None) or (getattr(stack_load, "user_classes", None) if stack_load else None)
@@ -138,6 +139,16 @@ class LoadDriver:
         return len(self.acknowledgements())
 
 
+def _resolve(locustfile: str | None, base: Path | None) -> str | None:
+    """A locustfile path relative to the file that names it; builtin:NAME as is."""
+    if not locustfile or locustfile.startswith("builtin:"):
+        return locustfile
+    path = Path(locustfile)
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    return str(path.resolve())
+
+
 def _classes_dict(classes: Any) -> dict[str, list[str]]:
     if isinstance(classes, dict):
         return classes
@@ -145,7 +156,6 @@ def _classes_dict(classes: Any) -> dict[str, list[str]]:
 
 
 def _retryable(stack: Any) -> list[str]:
-    retry = getattr(stack.classification, "retry_after_required", None)
-    if retry:
-        return list(retry)
-    return []
+    """Codes that must carry Retry-After: as the stack says, else every degraded code."""
+    retry = stack.classification.retry_after_required
+    return list(retry) if retry is not None else list(stack.classification.classes.degraded)

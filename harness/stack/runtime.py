@@ -194,6 +194,9 @@ class StackRuntime:
         self.client = FaultProxyClient(self.fault_proxy.url)
         try:
             version = await asyncio.to_thread(self.client.version)
+            if self.state is not None:
+                await asyncio.to_thread(self.client.use_leases, self.state.data["run_id"],
+                                        float(self.state.data.get("lease_ttl", 5.0)))
         except HarnessError:
             raise
         except Exception as exc:
@@ -219,6 +222,7 @@ class StackRuntime:
                     state_dir=str(self.state_dir),
                     link_url=lambda ln, _svc=name: self._link_url(ln, _svc),
                     service_url=lambda sn, _svc=name: self._service_url(sn, _svc),
+                    extra={"stack_dir": str(self.stack.stack_dir or Path.cwd())},
                 )
                 where = f"stack {self.stack.name}: services.{name}"
                 inst.argv = [render(a, ctx, f"{where}.command") for a in svc.command]
