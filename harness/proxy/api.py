@@ -17,7 +17,7 @@ from harness import __version__
 from harness.proxy import errors
 from harness.proxy.collection import ProxyCollection
 from harness.proxy.leases import LeaseKeeper, lease_update, parse_lease
-from harness.proxy.toxic_chain import decode_json, json_object, _field
+from harness.proxy.toxic_chain import decode_json, json_field, json_object
 
 # Build metadata keeps it semver-equal to the Toxiproxy release whose API it speaks.
 VERSION = f"2.12.0+chaosdrill.{__version__}"
@@ -108,9 +108,9 @@ class ToxiproxyApi:
         async with self.lock:
             proxy = self.collection.get(request.match_info["proxy"])
             obj = json_object(decode_json(await request.read()), "proxy")
-            listen = _field(obj, "listen", str, proxy.listen)
-            upstream = _field(obj, "upstream", str, proxy.upstream)
-            enabled = _field(obj, "enabled", bool, proxy.enabled)
+            listen = json_field(obj, "listen", str, proxy.listen)
+            upstream = json_field(obj, "upstream", str, proxy.upstream)
+            enabled = json_field(obj, "enabled", bool, proxy.enabled)
             lease = lease_update(obj, proxy.lease)
             await proxy.update(listen, upstream, enabled)
             proxy.lease = None if proxy.enabled else lease

@@ -6,7 +6,7 @@ from typing import Any
 
 from harness.proxy import errors
 from harness.proxy.proxy import Proxy
-from harness.proxy.toxic_chain import _field, json_object
+from harness.proxy.toxic_chain import json_field, json_object
 
 
 class ProxyCollection:
@@ -26,10 +26,10 @@ class ProxyCollection:
     async def create(self, data: Any) -> Proxy:
         """POST /proxies: 201 with the proxy, or missing field / exists / bind errors."""
         obj = json_object(data, "proxy")
-        name = _field(obj, "name", str, "")
-        upstream = _field(obj, "upstream", str, "")
-        listen = _field(obj, "listen", str, "")
-        enabled = _field(obj, "enabled", bool, True)
+        name = json_field(obj, "name", str, "")
+        upstream = json_field(obj, "upstream", str, "")
+        listen = json_field(obj, "listen", str, "")
+        enabled = json_field(obj, "enabled", bool, True)
         if not name:
             raise errors.MISSING_FIELD.joined("name")
         if not upstream:
@@ -49,13 +49,13 @@ class ProxyCollection:
         entries = []
         for index, item in enumerate(data, start=1):
             obj = json_object(item, f"proxy {index}")
-            name = _field(obj, "name", str, "")
-            upstream = _field(obj, "upstream", str, "")
+            name = json_field(obj, "name", str, "")
+            upstream = json_field(obj, "upstream", str, "")
             if not name:
                 raise errors.MISSING_FIELD.joined(f"name at proxy {index}")
             if not upstream:
                 raise errors.MISSING_FIELD.joined(f"upstream at proxy {index}")
-            entries.append((name, _field(obj, "listen", str, ""), upstream, _field(obj, "enabled", bool, True)))
+            entries.append((name, json_field(obj, "listen", str, ""), upstream, json_field(obj, "enabled", bool, True)))
         done: list[Proxy] = []
         for name, listen, upstream, enabled in entries:
             existing = self.proxies.get(name)

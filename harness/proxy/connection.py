@@ -35,6 +35,7 @@ class Side(asyncio.Protocol):
         self._forward: Callable[[bytes], object] = self._hold_early
         self._early: list[bytes] = []  # read before the upstream socket was connected
         self._early_eof = False
+        self._early_lost = False
         self._pauses: set[str] = set()
         self.lost = False
 
@@ -56,6 +57,9 @@ class Side(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
+        if not self.connection.ready and self is self.connection.upstream:
+            self._early_lost = True  # a server that spoke and hung up at once: pass it on when wired
+            return
         self.connection.side_lost(self)
 
     def pause_writing(self) -> None:
@@ -73,12 +77,14 @@ class Side(asyncio.Protocol):
         self._early.append(data)
 
     def flush_early(self) -> None:
-        """Pass on what arrived while the upstream was being connected."""
+        """Pass on what arrived (or ended) while the connection was being wired."""
         early, self._early = self._early, []
         for data in early:
             self._forward(data)
         if self._early_eof:
             self.out_link.source_ended()
+        if self._early_lost:
+            self.connection.side_lost(self)
 
     def route_direct(self, link: Link) -> None:
         peer_transport = self.peer.transport
@@ -183,6 +189,7 @@ class Connection:
         self.upstream.route_direct(self.down)
         for spec in self.proxy.toxics.in_order():
             self.link(spec.direction).add_toxic(spec)
+        self.upstream.flush_early()  # servers that speak first (greetings) may already have
         self.client.flush_early()
         self.client.resume("connecting")
 

@@ -57,7 +57,7 @@ def decode_json(body: bytes) -> Any:
         raise errors.bad_body(str(exc)) from None
 
 
-def _field(obj: dict[str, Any], key: str, kind: type, default: Any) -> Any:
+def json_field(obj: dict[str, Any], key: str, kind: type, default: Any) -> Any:
     value = obj.get(key)
     if value is None:
         return default
@@ -100,12 +100,12 @@ class ToxicChain:
     def parse_new(self, data: Any) -> ToxicSpec:
         """Build a toxic from POST /proxies/{p}/toxics JSON (not yet added)."""
         obj = json_object(data, "toxic")
-        name = _field(obj, "name", str, "")
-        type_name = _field(obj, "type", str, "")
+        name = json_field(obj, "name", str, "")
+        type_name = json_field(obj, "type", str, "")
         cls = TOXIC_TYPES.get(type_name)
         default_stream = cls.streams[0] if cls is not None and len(cls.streams) == 1 else "downstream"
-        stream = _field(obj, "stream", str, default_stream)
-        toxicity = _field(obj, "toxicity", float, 1.0)
+        stream = json_field(obj, "stream", str, default_stream)
+        toxicity = json_field(obj, "toxicity", float, 1.0)
         if stream.lower() not in STREAMS:
             raise errors.INVALID_STREAM
         if not name:
@@ -127,7 +127,7 @@ class ToxicChain:
     def apply_update(self, spec: ToxicSpec, data: Any) -> None:
         """PATCH semantics: attributes merged over the current ones, toxicity kept if absent."""
         obj = json_object(data, "toxic")
-        toxicity = _field(obj, "toxicity", float, spec.toxicity)
+        toxicity = json_field(obj, "toxicity", float, spec.toxicity)
         toxic = type(spec.toxic).from_attributes(obj.get("attributes"), base=spec.toxic)
         spec.toxic = toxic
         spec.toxicity = toxicity

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import pytest
@@ -218,3 +219,27 @@ def test_unreachable_upstream_closes_the_client(api):
     _, port = make_proxy(api, "dead", f"127.0.0.1:{dead}")
     sock = connect(port)
     assert read_until_closed(sock)[0] == b""
+
+
+def test_server_that_speaks_first_and_hangs_up(api):
+    """A greeting sent (and the socket closed) before the proxy has wired the client still arrives."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def greet() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            conn.sendall(b"220 hello\r\n")
+            conn.close()
+
+    thread = threading.Thread(target=greet, daemon=True)
+    thread.start()
+    try:
+        _, port = make_proxy(api, "greet", f"127.0.0.1:{listener.getsockname()[1]}")
+        for _ in range(2):
+            data, _ = read_until_closed(connect(port))
+            assert data == b"220 hello\r\n"
+    finally:
+        thread.join(timeout=5)
+        listener.close()
