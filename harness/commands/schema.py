@@ -1,16 +1,35 @@
-"""`chaosdrill schema` (being built: see the open issues)."""
+"""`chaosdrill schema [scenario|stack]`: the JSON Schema of a file kind.
+
+Editors (e.g. VS Code's YAML extension via `# yaml-language-server:
+$schema=...`) validate and complete scenario files with it; it is generated
+from the same pydantic models `validate` uses, so the two never disagree.
+"""
 
 from __future__ import annotations
 
 import argparse
-
-from harness.errors import UsageError
+import json
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("schema", help="(not available yet)")
-    p.set_defaults(func=_not_yet)
+    p = sub.add_parser("schema", help="print the JSON Schema of scenario or stack files")
+    p.add_argument("kind", nargs="?", choices=("scenario", "stack"), default="scenario",
+                   help="which file kind (default: scenario)")
+    p.set_defaults(func=cmd_schema)
 
 
-def _not_yet(args: argparse.Namespace) -> int:
-    raise UsageError("'chaosdrill schema' is not available in this version yet")
+def schema_for(kind: str) -> dict[str, Any]:
+    if kind == "stack":
+        from harness.stack.model import Stack as model
+    else:
+        from harness.scenario.model import Scenario as model  # type: ignore[assignment]
+    schema = model.model_json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = f"chaosdrill {kind} file"
+    return schema
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(schema_for(args.kind), indent=2, sort_keys=False))
+    return 0

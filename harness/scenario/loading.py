@@ -1,0 +1,140 @@
+"""Load a scenario file and check it against its stack and the invariant registry.
+
+Names a scenario uses (links, services, codes, invariants, profile phases)
+are checked on the raw file data, so their errors carry the file's line and
+appear together with the structural ones.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UsageError
+from harness.scenario.model import Scenario, window_problems
+from harness.spec.errors import SpecError, SpecIssue, issue_at
+from harness.spec.loading import Report, read_source, validate_source
+from harness.spec.suggest import unknown_name
+from harness.spec.yaml_source import YamlSource
+
+
+def _items(value: Any) -> list[tuple[int, dict]]:
+    return [(i, v) for i, v in enumerate(value) if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def check_scenario(data: dict[str, Any], report: Report, stack: Any = None) -> None:
+    """Cross-references of a scenario; stack-dependent ones only when the stack loaded."""
+    phases = _items(data.get("phases"))
+    names: dict[str, int] = {}
+    for i, phase in phases:
+        for sub_loc, message in window_problems(phase):
+            report(("phases", i) + sub_loc, message)
+        name = phase.get("name")
+        if isinstance(name, str):
+            if name in names:
+                report(("phases", i, "name"), f"phase name '{name}' is already used by phases[{names[name]}]")
+            else:
+                names[name] = i
+
+    for pname, profile in _mapping(data.get("profiles")).items():
+        for phase_name in _mapping(_mapping(profile).get("phase_durations")):
+            if phase_name not in names:
+                report(("profiles", pname, "phase_durations", phase_name), unknown_name("phase", phase_name, names))
+
+    if stack is None:
+        return
+    links, services = list(stack.links), list(stack.services)
+    codes = stack.classification.all_codes()
+    for i, phase in phases:
+        for j, fault in _items(phase.get("faults")):
+            link, service = fault.get("link"), fault.get("service")
+            if isinstance(link, str) and link not in stack.links:
+                report(("phases", i, "faults", j, "link"), unknown_name("link", link, links))
+            if isinstance(service, str) and service not in stack.services:
+                report(("phases", i, "faults", j, "service"), unknown_name("service", service, services))
+        for j, action in _items(phase.get("actions")):
+            service = action.get("service")
+            if isinstance(service, str) and service not in stack.services:
+                report(("phases", i, "actions", j, "service"), unknown_name("service", service, services))
+        expect = _mapping(phase.get("expect"))
+        targets = [(("phases", i, "expect"), expect)] + [
+            (("phases", i, "expect", "endpoints", ep), _mapping(body))
+            for ep, body in _mapping(expect.get("endpoints")).items()
+        ]
+        for loc, body in targets:
+            for code in _mapping(body.get("codes")):
+                if code not in codes:
+                    report(loc + ("codes", code), unknown_name("code", code, codes, f"stack {stack.name}"))
+
+    invariants = data.get("invariants")
+    if isinstance(invariants, list) and invariants:
+        from harness.invariants import invariants_of, plugins
+
+        if stack.audit is None:
+            report(("invariants",), f"stack {stack.name} has no audit section, so no invariant can be checked")
+        else:
+            known = invariants_of(stack.audit.plugin) if stack.audit.plugin in plugins() else {}
+            for k, name in enumerate(invariants):
+                if isinstance(name, str) and name not in known:
+                    report(("invariants", k), unknown_name("invariant", name, known, f"plugin {stack.audit.plugin}"))
+
+
+def _stack_for(source: YamlSource, path: Path) -> tuple[Any, list[SpecIssue]]:
+    ref = source.data.get("stack")
+    if not isinstance(ref, str):
+        return None, []  # the structural pass reports it
+    from harness.stack.model import load_stack
+
+    try:
+        return load_stack(ref, base_dir=path.parent), []
+    except SpecError as exc:
+        return None, [issue_at(source, ("stack",), f"stack '{ref}' has {len(exc.issues)} error(s), listed below"),
+                      *exc.issues]
+    except UsageError as exc:
+        return None, [issue_at(source, ("stack",), str(exc))]
+
+
+def _resolve_locustfile(scenario: Scenario, source: YamlSource, path: Path) -> list[SpecIssue]:
+    locustfile = scenario.load.locustfile
+    if locustfile is None or locustfile.startswith("builtin:"):
+        return []
+    resolved = Path(locustfile).expanduser()
+    if not resolved.is_absolute():
+        resolved = path.parent / resolved
+    if not resolved.is_file():
+        return [issue_at(source, ("load", "locustfile"), f"no such file: {resolved}")]
+    scenario.load.locustfile = str(resolved.resolve())
+    return []
+
+
+def validate_scenario_file(path: Path | str) -> tuple[Scenario | None, list[SpecIssue]]:
+    """The scenario (None when invalid) and every issue in it and its stack."""
+    path = Path(path)
+    try:
+        source = read_source(path)
+    except SpecError as exc:
+        return None, exc.issues
+    stack, issues = _stack_for(source, path)
+    scenario, more = validate_source(source, Scenario, semantic=partial(check_scenario, stack=stack))
+    issues = issues + more
+    if scenario is not None and not issues:
+        issues = _resolve_locustfile(scenario, source, path)
+    if issues:
+        return None, sorted(issues, key=lambda i: (i.file != str(path), i.file, i.line))
+    assert scenario is not None
+    scenario._source = path
+    scenario._stack = stack
+    return scenario, []
+
+
+def load_scenario(path: Path | str) -> Scenario:
+    """A validated scenario with its stack resolved; SpecError (exit 2) lists every problem."""
+    scenario, issues = validate_scenario_file(path)
+    if issues or scenario is None:
+        raise SpecError(issues)
+    return scenario
