@@ -750,11 +750,14 @@ def end_faults(st: RunState) -> list[str]:
 
 
 def make_runtime(stack: Any, options: StackOptions | None = None, state: RunState | None = None,
-                 backend: str | None = None) -> StackRuntime:
-    """The runtime for `stack`: `backend` (e.g. --backend) overrides the stack's `backend:` field."""
+                 backend: str | None = None, **docker_options: Any) -> StackRuntime:
+    """The runtime for `stack`: `backend` (e.g. --backend) overrides the stack's `backend:` field.
+
+    `docker_options` (base_url, builtin_image, project_root) go to DockerStackRuntime.
+    """
     chosen = backend or getattr(stack, "backend", None) or "process"
     if chosen == "process":
         return StackRuntime(stack, options, state)
     if chosen == "docker":
-        return DockerStackRuntime(stack, options, state)
+        return DockerStackRuntime(stack, options, state, **docker_options)
     raise UsageError(f"unknown backend {chosen!r}; known: process, docker")

@@ -13,9 +13,8 @@ from harness.stack.runtime import StackOptions
 
 def test_lending_runs_as_containers_and_degrades_when_the_bureaus_are_cut_off(engine, builtin_image):
     stack = load_stack("lending")
-    rt = make_runtime(stack, StackOptions(), backend="docker")
+    rt = make_runtime(stack, StackOptions(), backend="docker", base_url=engine.base_url, builtin_image=builtin_image)
     assert isinstance(rt, DockerStackRuntime)
-    rt.base_url, rt.builtin_image = engine.base_url, builtin_image
 
     async def scenario() -> None:
         await rt.start()
