@@ -42,7 +42,7 @@ class RunState:
             "fault_proxy": None,
             "proxies": [],
             "process_faults": [],
-            "lease_ttl": 5.0,
+            "lease_ttl": 3.0,
         }
 
     @classmethod

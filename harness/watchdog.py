@@ -101,8 +101,10 @@ def watch(path: Path, linger: float, poll: float = 0.25, out=sys.stderr) -> int:
         time.sleep(poll)
 
 
-def spawn(state_path: Path, log_path: Path, linger: float = 30.0) -> subprocess.Popen:
+def spawn(state_path: Path, log_path: Path, linger: float | None = None) -> subprocess.Popen:
     """Start a watchdog for a run; it survives the runner's death."""
+    if linger is None:
+        linger = float(os.environ.get("CHAOSDRILL_WATCHDOG_LINGER", "30"))
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         return subprocess.Popen(

@@ -113,7 +113,6 @@ def _combine(a: int, b: int) -> int:
 
 def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, replicas: dict,
             fault_proxy: str | None, progress: Progress) -> tuple[dict, Path]:
-    from harness.report import render_all
     from harness.run.execution import Interrupted, RunOptions, execute
     from harness.run.journal import Journal
     from harness.run.plan import make_plan
@@ -154,6 +153,8 @@ def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, rep
 
     journal_path.write_text(json.dumps(data, separators=(",", ":")))
     try:
+        from harness.report import render_all
+
         render_all(data, run_dir)
     except Exception as exc:  # a report bug must not hide the verdict
         (run_dir / "report-error.txt").write_text(traceback.format_exc())

@@ -48,12 +48,12 @@ def check_scenario(data: dict[str, Any], report: Report, stack: Any = None) -> N
 
     if stack is None:
         return
-    links, services = list(stack.links), list(stack.services)
+    links, services = stack.fault_links(), list(stack.services)
     codes = stack.classification.all_codes()
     for i, phase in phases:
         for j, fault in _items(phase.get("faults")):
             link, service = fault.get("link"), fault.get("service")
-            if isinstance(link, str) and link not in stack.links:
+            if isinstance(link, str) and link not in links:
                 report(("phases", i, "faults", j, "link"), unknown_name("link", link, links))
             if isinstance(service, str) and service not in stack.services:
                 report(("phases", i, "faults", j, "service"), unknown_name("service", service, services))

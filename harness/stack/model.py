@@ -25,6 +25,7 @@ BUILTIN_STACK_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "stacks"
 BUILTIN_LOCUSTFILE_PREFIX = "builtin:"
 LINK_KEY = re.compile(r"^(?P<from>[^\s>]+?)->(?P<to>[^\s#]+)(#[\w.-]+)?$")
 OUTCOME_CLASSES = ("success", "degraded", "rejected")
+EDGE_FROM = "client"  # edge links are named "client->ENTRY" ("client->ENTRY#1" for instance 1)
 
 
 def _port(value: Any) -> Any:
@@ -172,6 +173,15 @@ class Stack(StrictModel):
 
     def link_names(self) -> list[str]:
         return list(self.links)
+
+    def edge_links(self) -> list[str]:
+        """The links the runner adds: the load's way in, one per entry instance."""
+        replicas = self.services[self.entry].replicas if self.entry in self.services else 1
+        return [f"{EDGE_FROM}->{self.entry}" + (f"#{i}" if i else "") for i in range(replicas)]
+
+    def fault_links(self) -> list[str]:
+        """Every link a fault may name: the stack's links and the edge links."""
+        return [*self.links, *self.edge_links()]
 
 
 # ---------------------------------------------------------------- semantic checks

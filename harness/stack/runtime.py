@@ -22,14 +22,13 @@ import aiohttp
 from harness.errors import HarnessError, UsageError
 from harness.faultproxy.client import FaultProxyClient
 from harness.faultproxy.launcher import FaultProxyServer, external_url, start_builtin
-from harness.stack.model import Stack
+from harness.stack.model import EDGE_FROM, Stack
 from harness.stack.ports import ensure_free, free_port
 from harness.stack.processes import Instance
 from harness.stack.templating import TemplateContext, render
 from harness.state import RunState
 
 HOST = "127.0.0.1"
-EDGE_FROM = "client"
 
 
 def proxy_name(link: str) -> str:

@@ -1,0 +1,85 @@
+"""Real drills, end to end, on the generic echo stack (no lending code involved)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.run.conftest import SCENARIOS, only_journal, run_cli
+
+
+def test_a_drill_whose_plan_holds_passes_with_a_full_journal(tmp_path, isolated_state):
+    res = run_cli(["run", str(SCENARIOS / "echo-outage.yaml"), "--report-dir", str(tmp_path / "r")], tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.startswith("PASSED: Echo dependency outage")
+    j = only_journal(tmp_path / "r")
+    assert (j["format"], j["version"], j["status"], j["exit_code"]) == ("chaosdrill-journal", 1, "passed", 0)
+    assert [p["name"] for p in j["phases"]] == ["baseline", "back-down", "recovery"]
+    # The fault ran on time, was removed, and nothing was left behind.
+    (fault,) = j["faults"]
+    assert fault["target"] == {"link": "front->back"} and fault["kind"] == "down"
+    assert fault["scheduled_at"] == 3.0
+    assert 0 <= fault["lag_ms"] < 50
+    assert abs(fault["removed_at"] - 7.0) < 0.1
+    assert j["leftovers"]["checked"] and not j["leftovers"]["toxics"] and not j["leftovers"]["disabled_proxies"]
+    # The per-second metrics show the fault: DEP_DOWN only while back was down.
+    by_t = {m["t"]: m["endpoints"]["GET /hello"] for m in j["metrics"]}
+    assert all(by_t[t]["codes"].get("DEP_DOWN", 0) == 0 for t in (0, 1, 2))
+    assert all(by_t[t]["codes"].get("DEP_DOWN", 0) == by_t[t]["n"] for t in (4, 5, 6))
+    assert all(by_t[t]["retry_after_missing"] == 0 for t in by_t)
+    kinds = [e["type"] for e in j["events"]]
+    for kind in ("stack_started", "load_started", "phase_started", "fault_applied", "fault_removed",
+                 "load_stopped", "stack_stopped"):
+        assert kind in kinds
+    assert {e["name"] for e in j["expectations"]} >= {"error_rate", "ungraceful", "recovers_within"}
+    assert all(e["passed"] for e in j["expectations"])
+    run_dir = next((tmp_path / "r").iterdir())
+    for name in ("report.html", "summary.md", "junit.xml"):
+        assert (run_dir / name).exists(), name
+    assert not list(isolated_state.glob("*.json"))  # the run removed its state file
+
+
+def test_a_drill_that_hangs_fails_and_says_which_expectation_by_how_much(tmp_path, isolated_state):
+    res = run_cli(["run", str(SCENARIOS / "echo-hang.yaml"), "--report-dir", str(tmp_path / "r")], tmp_path)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert res.stdout.startswith("FAILED: Echo edge hang")
+    assert "edge-hang: ungraceful == 0: measured" in res.stdout
+    j = only_journal(tmp_path / "r")
+    (exp,) = [e for e in j["expectations"] if e["phase"] == "edge-hang"]
+    assert not exp["passed"] and exp["measured"] > 0
+    codes = {}
+    for m in j["metrics"]:
+        for code, n in m["endpoints"]["GET /hello"]["codes"].items():
+            codes[code] = codes.get(code, 0) + n
+    assert codes.get("timeout", 0) > 0  # client-side timeouts, as the toxic must cause
+
+
+def test_bad_input_gets_one_line_and_exit_2(tmp_path, isolated_state):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text((SCENARIOS / "echo-outage.yaml").read_text().replace("front->back", "front->nowhere"))
+    broken.write_text(broken.read_text().replace("stack: ../stacks/echo.yaml",
+                                                 f"stack: {SCENARIOS.parent / 'stacks' / 'echo.yaml'}"))
+    res = run_cli(["run", str(broken), "--report-dir", str(tmp_path / "r")], tmp_path)
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert "front->nowhere" in res.stderr and "broken.yaml:" in res.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_service_that_never_starts_is_a_harness_failure_with_its_log(tmp_path, isolated_state):
+    stack = (SCENARIOS.parent / "stacks" / "echo.yaml").read_text()
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "echo.yaml").write_text(stack.replace('"--dep-timeout", "0.3"]', '"--dep-timeout", "0.3", "--fail-start"]')
+                                      .replace("{stack_dir}/../echo_service.py",
+                                               str(SCENARIOS.parent / "echo_service.py")))
+    scen = tmp_path / "scen"
+    scen.mkdir()
+    (scen / "s.yaml").write_text((SCENARIOS / "echo-outage.yaml").read_text())
+    (stacks / "echo_locust.py").write_text((SCENARIOS.parent / "stacks" / "echo_locust.py").read_text())
+    res = run_cli(["run", str(scen / "s.yaml"), "--report-dir", str(tmp_path / "r")], tmp_path)
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert "front exited with code 2 before becoming healthy" in res.stdout
+    assert "refusing to start" in res.stdout
+    j = only_journal(tmp_path / "r")
+    assert j["status"] == "error"
+    assert not list(isolated_state.glob("*.json"))
