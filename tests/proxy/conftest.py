@@ -9,57 +9,30 @@ from __future__ import annotations
 import http.server
 import socket
 import socketserver
-import subprocess
-import sys
 import threading
 import time
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 import pytest
 import requests
 from toxiproxy import Toxiproxy
 
-
-@dataclass
-class ServerProcess:
-    process: subprocess.Popen
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+from harness.proxy.process import ProxyServerProcess, start_proxy_server
 
 
-def start_server(*args: str) -> ServerProcess:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "harness.proxy", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    line = process.stdout.readline()
-    if "listening on http://127.0.0.1:" not in line:
-        process.kill()
-        raise RuntimeError(f"proxy server did not start: {line!r} {process.stderr.read()}")
-    return ServerProcess(process, int(line.rsplit(":", 1)[1]))
+def start_server(*args: str) -> ProxyServerProcess:
+    """The server as a child process, started the way the harness starts it."""
+    config = Path(args[args.index("--config") + 1]) if "--config" in args else None
+    return start_proxy_server(config=config)
 
 
-def stop_server(server: ServerProcess) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-    for stream in (server.process.stdout, server.process.stderr):
-        if stream:
-            stream.close()
+def stop_server(server: ProxyServerProcess) -> None:
+    server.stop()
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[ServerProcess]:
+def server() -> Iterator[ProxyServerProcess]:
     srv = start_server()
     try:
         yield srv
@@ -68,7 +41,7 @@ def server() -> Iterator[ServerProcess]:
 
 
 @pytest.fixture
-def api(server: ServerProcess) -> Iterator[str]:
+def api(server: ProxyServerProcess) -> Iterator[str]:
     """The API base URL, emptied of proxies after each test."""
     yield server.url
     for name in requests.get(f"{server.url}/proxies", timeout=5).json():
@@ -76,7 +49,7 @@ def api(server: ServerProcess) -> Iterator[str]:
 
 
 @pytest.fixture
-def client(api: str, server: ServerProcess) -> Toxiproxy:
+def client(api: str, server: ProxyServerProcess) -> Toxiproxy:
     toxiproxy = Toxiproxy()
     toxiproxy.update_api_consumer("127.0.0.1", server.port)
     return toxiproxy

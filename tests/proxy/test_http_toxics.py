@@ -116,3 +116,16 @@ def test_split_request_head_survives_http_toxics(api, http_upstream):
         answer += more
     assert answer.startswith(b"HTTP/1.1 200 ")
     sock.close()
+
+
+def test_http_error_answers_expect_100_continue_at_once(api, http_upstream, http_seen):
+    _, port = make_proxy(api, "expect", http_upstream)
+    add_toxic(api, "expect", type="http_error", attributes={"status": 503})
+    sock = connect(port)
+    start = time.perf_counter()
+    sock.sendall(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n")
+    data = b""
+    while more := sock.recv(4096):
+        data += more
+    assert data.startswith(b"HTTP/1.1 503 ") and b"Connection: close" in data
+    assert time.perf_counter() - start < 0.5 and http_seen == []

@@ -7,8 +7,11 @@ import socket
 import subprocess
 import sys
 
+import pytest
 import requests
 
+from harness.errors import UsageError
+from harness.proxy.process import start_proxy_server
 from tests.proxy.conftest import connect, round_trip, start_server, stop_server
 
 
@@ -84,3 +87,11 @@ def test_sigterm_stops_cleanly_and_closes_listeners(echo_upstream):
     assert srv.process.wait(timeout=5) == 0
     stop_server(srv)
     assert live.recv(10) == b""
+
+
+def test_start_proxy_server_helper_reports_a_taken_port():
+    with start_proxy_server() as running:
+        assert requests.get(f"{running.url}/version").status_code == 200
+        with pytest.raises(UsageError, match="address already in use"):
+            start_proxy_server(port=running.port)
+    assert not running.alive()

@@ -71,3 +71,8 @@ class HttpErrorToxic(HttpToxic):
                 stub.state["answer"] = False
                 answer = self.response(request.method == "HEAD", request.keep_alive, stub.name)
                 stub.reply(answer, not request.keep_alive)
+            elif seg.starts and "100-continue" in request.headers.get("expect", "").lower():
+                # the client waits for a go-ahead before sending its body: answer now and
+                # close, since it may or may not send the body after a final status
+                stub.reply(self.response(request.method == "HEAD", False, stub.name), True)
+                return
