@@ -1,0 +1,88 @@
+"""Exact per-second buckets of every request one load process made.
+
+An `events.request` listener (so it counts user-given locustfiles too) puts
+each finished request into the bucket of the wall-clock second it finished
+in, per endpoint name. Keying by completion time means a second is final as
+soon as the clock has passed it (gevent runs one greenlet at a time), so a
+flush never has to wait for stragglers. `clock_offset` is added to the local
+clock: a distributed worker sets it to its measured offset from the master
+(harness.load.clock), so every process keys seconds on the master's clock.
+
+The listener only increments counters; no JSON is written per request.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from harness.load.classify import Classifier
+from harness.metrics.histogram import Histogram
+
+RECORD_VERSION = 1
+
+
+class _Bucket:
+    """One endpoint in one second; a cheap mutable twin of series.Stats."""
+
+    __slots__ = ("n", "classes", "codes", "retry_after_missing", "hist")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.classes = {"success": 0, "degraded": 0, "rejected": 0, "ungraceful": 0}
+        self.codes: dict[str, int] = {}
+        self.retry_after_missing = 0
+        self.hist = Histogram()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"n": self.n, "classes": self.classes, "codes": self.codes,
+                "retry_after_missing": self.retry_after_missing, "hist": self.hist.to_json()}
+
+
+class MetricsCollector:
+    def __init__(self, classifier: Classifier, worker: str) -> None:
+        self.classifier = classifier
+        self.worker = worker
+        self.clock_offset = 0.0
+        self._seconds: dict[int, dict[str, _Bucket]] = {}
+        self._acks: list[dict[str, Any]] = []
+
+    def now(self) -> float:
+        return time.time() + self.clock_offset
+
+    # ------------------------------------------------------------ hot path
+    def on_request(self, request_type: str = "", name: str = "", response_time: float = 0.0,
+                   response: Any = None, exception: BaseException | None = None, **_: Any) -> None:
+        cls, code, missing = self.classifier.classify(response, exception, response_time or 0.0)
+        second = int(time.time() + self.clock_offset)
+        endpoints = self._seconds.get(second)
+        if endpoints is None:
+            endpoints = self._seconds[second] = {}
+        bucket = endpoints.get(name)
+        if bucket is None:
+            bucket = endpoints[name] = _Bucket()
+        bucket.n += 1
+        bucket.classes[cls] += 1
+        codes = bucket.codes
+        codes[code] = codes.get(code, 0) + 1
+        if missing:
+            bucket.retry_after_missing += 1
+        bucket.hist.record(int((response_time or 0.0) * 1000))
+
+    def acknowledge(self, request_id: str, loan_id: str | None, code: str) -> None:
+        """Record a loan acknowledged to a client (the no-lost-loans invariant's input)."""
+        self._acks.append({"request_id": request_id, "loan_id": loan_id, "code": code,
+                           "t": round(self.now(), 6), "worker": self.worker})
+
+    # ------------------------------------------------------------ draining
+    def drain(self, final: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Records of the finished seconds (all of them when `final`) and new acks."""
+        current = int(self.now())
+        done = sorted(s for s in self._seconds if final or s < current)
+        records = []
+        for s in done:
+            endpoints = self._seconds.pop(s)
+            records.append({"v": RECORD_VERSION, "worker": self.worker, "second": s,
+                            "endpoints": {name: b.to_json() for name, b in endpoints.items()}})
+        acks, self._acks = self._acks, []
+        return records, acks

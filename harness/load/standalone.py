@@ -1,0 +1,65 @@
+"""One load process that runs every user itself (config `processes: 0`)."""
+
+from __future__ import annotations
+
+import logging
+
+from locust.env import Environment
+
+from harness.load import acks
+from harness.load.buckets import MetricsCollector
+from harness.load.classify import Classifier
+from harness.load.config import LoadConfig
+from harness.load.lifecycle import every_second, follow_schedule, stop_on_signals
+from harness.load.schedule import LoadSchedule
+from harness.load.stream import JsonlWriter
+from harness.load.users import prepare_user_classes, stop_timeout
+
+log = logging.getLogger("chaosdrill.load")
+
+
+def classifier_for(config: LoadConfig) -> Classifier:
+    return Classifier(config.classification_field, config.code_classes, config.retryable_codes,
+                      config.request_timeout_s * 1000.0)
+
+
+class StreamFiles:
+    """The metrics and acknowledgements files one process appends to."""
+
+    def __init__(self, config: LoadConfig) -> None:
+        self.metrics = JsonlWriter(config.metrics_path)
+        self.acks = JsonlWriter(config.acks_path) if config.acks_path else None
+
+    def write(self, records: list[dict], acknowledgements: list[dict]) -> None:
+        self.metrics.write(records)
+        if self.acks is not None:
+            self.acks.write(acknowledgements)
+
+    def close(self) -> None:
+        self.metrics.close()
+        if self.acks is not None:
+            self.acks.close()
+
+
+def run_standalone(config: LoadConfig) -> int:
+    stop = stop_on_signals()
+    classes = prepare_user_classes(config)
+    collector = MetricsCollector(classifier_for(config), "local")
+    acks.install(collector)
+    files = StreamFiles(config)
+    env = Environment(user_classes=classes, stop_timeout=stop_timeout(config))
+    env.events.request.add_listener(collector.on_request)
+    runner = env.create_local_runner()
+    flusher = every_second(lambda: files.write(*collector.drain()))
+    schedule = LoadSchedule(config)
+    try:
+        runner.start(schedule.initial.users, schedule.initial.spawn_rate)
+        follow_schedule(runner, schedule, stop, config.run_time_s)
+        runner.stop()  # waits for in-flight tasks (stop_timeout)
+    finally:
+        flusher.kill()
+        files.write(*collector.drain(final=True))
+        files.close()
+        runner.quit()
+    log.info("load stopped")
+    return 0

@@ -1,0 +1,139 @@
+"""Load the user classes a config names and fit them to the run.
+
+Imports Locust (gevent): only the load process uses this module. Fitting
+means: each user instance gets a base URL round-robin over `hosts`,
+FastHttpUser classes get the client deadline as their socket timeouts
+(unless the class sets its own), and a `pacing` in the config replaces the
+classes' wait_time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from locust import User, constant_pacing
+from locust.contrib.fasthttp import FastHttpUser
+from locust.util.load_locustfile import load_locustfile
+
+from harness.errors import UsageError
+from harness.load.config import BUILTIN_BORROWER, LoadConfig, Pacing
+
+_DEFAULT_FAST_TIMEOUT = FastHttpUser.network_timeout
+
+
+def locustfile_source(spec: str) -> str | None:
+    """The text of a user-given locustfile (sent to workers); None for built-ins."""
+    if spec.startswith("builtin:"):
+        return None
+    try:
+        return Path(spec).read_text()
+    except OSError as exc:
+        raise UsageError(f"load config locustfile: cannot read {spec} ({exc.strerror})") from None
+
+
+def materialise_locustfile(spec: str, source: str | None) -> str:
+    """A local path with the master's locustfile text: the same file when it is
+    here unchanged (local workers), else a copy in a temporary folder."""
+    if source is None or spec.startswith("builtin:"):
+        return spec
+    try:
+        if Path(spec).read_text() == source:
+            return spec
+    except OSError:
+        pass
+    digest = hashlib.sha256(source.encode()).hexdigest()[:12]
+    folder = Path(tempfile.gettempdir()) / f"chaosdrill-locustfile-{digest}"
+    folder.mkdir(exist_ok=True)
+    path = folder / Path(spec).name
+    path.write_text(source)
+    return str(path)
+
+
+def load_user_classes(spec: str, names: list[str] | None) -> list[type[User]]:
+    if spec == BUILTIN_BORROWER:
+        from harness.load.borrower import BorrowerUser
+
+        available: dict[str, type[User]] = {"BorrowerUser": BorrowerUser}
+    elif spec.startswith("builtin:"):
+        raise UsageError(f"load config locustfile: unknown built-in {spec!r}; known: {BUILTIN_BORROWER}")
+    else:
+        if not os.path.isfile(spec):
+            raise UsageError(f"load config locustfile: no such file {spec}")
+        available, _shapes = load_locustfile(spec)
+        available = {k: v for k, v in available.items() if not getattr(v, "abstract", False)}
+    if names:
+        unknown = [n for n in names if n not in available]
+        if unknown:
+            raise UsageError(f"load config user_classes: {', '.join(unknown)} not in {spec}; "
+                             f"known: {', '.join(sorted(available)) or 'none'}")
+        return [available[n] for n in names]
+    if not available:
+        raise UsageError(f"load config locustfile: {spec} defines no User class")
+    return list(available.values())
+
+
+def poisson_pacing(interval_s: float) -> Callable[[Any], float]:
+    """Task starts spaced by exponential gaps (mean `interval_s`): per user a
+    Poisson arrival process, independent of how long each task took."""
+    rate = 1.0 / interval_s
+
+    def wait_time(user: Any) -> float:
+        now = time.time()
+        previous = getattr(user, "_chaosdrill_next_start", None) or now
+        nxt = max(now, previous + random.expovariate(rate))
+        user._chaosdrill_next_start = nxt
+        return nxt - now
+
+    return wait_time
+
+
+def _pacing_wait(p: Pacing) -> Callable[[Any], float]:
+    return poisson_pacing(p.interval_s) if p.mode == "poisson" else constant_pacing(p.interval_s)
+
+
+def fit_user_classes(classes: list[type[User]], config: LoadConfig, first_user: int = 0) -> None:
+    hosts = config.hosts
+    counter = itertools.count(first_user)
+    for cls in classes:
+        if issubclass(cls, FastHttpUser) and cls.network_timeout == _DEFAULT_FAST_TIMEOUT:
+            cls.network_timeout = config.request_timeout_s
+            cls.connection_timeout = config.request_timeout_s
+        if config.pacing is not None:
+            cls.wait_time = _pacing_wait(config.pacing)
+        if getattr(cls, "_chaosdrill_fitted", False):
+            continue
+        original_init = cls.__init__
+
+        def __init__(self: Any, *args: Any, _orig: Callable = original_init, **kwargs: Any) -> None:
+            self.host = hosts[next(counter) % len(hosts)]
+            _orig(self, *args, **kwargs)
+
+        cls.__init__ = __init__  # type: ignore[method-assign]
+        cls._chaosdrill_fitted = True  # type: ignore[attr-defined]
+        if cls.host is None:
+            cls.host = hosts[0]
+
+
+def prepare_user_classes(config: LoadConfig, locustfile: str | None = None, first_user: int = 0) -> list[type[User]]:
+    """Load, fit and (for the built-in borrower) configure the run's user classes."""
+    spec = locustfile or config.locustfile
+    classes = load_user_classes(spec, config.user_classes)
+    if spec == BUILTIN_BORROWER:
+        from harness.load.borrower import configure
+
+        configure(config.borrower)
+    fit_user_classes(classes, config, first_user)
+    return classes
+
+
+def stop_timeout(config: LoadConfig) -> float:
+    """How long stopping waits for in-flight tasks: one request deadline and a
+    margin, so every request the service saw is counted before the last flush."""
+    return config.request_timeout_s + 1.0
