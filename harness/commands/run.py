@@ -41,6 +41,8 @@ def add_run_options(p: argparse.ArgumentParser, with_profile: bool = True) -> No
                    help="run N instances of SERVICE")
     p.add_argument("--fault-proxy", default=None, metavar="URL",
                    help="use this Toxiproxy-compatible server (default: $TOXIPROXY_URL or a built-in one)")
+    p.add_argument("--backend", choices=["process", "docker"], default=None,
+                   help="run the stack as processes or containers (default: the stack's backend)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
 
 
@@ -87,7 +89,8 @@ def run_suite(loaded: list[tuple[Path, Any]], args: argparse.Namespace, service_
     outcomes: list[tuple[dict, Path]] = []
     worst = 0
     for path, scenario in loaded:
-        journal, run_dir = run_one(path, scenario, args.report_dir, service_args, replicas, args.fault_proxy, progress)
+        journal, run_dir = run_one(path, scenario, args.report_dir, service_args, replicas, args.fault_proxy, progress,
+                                   backend=args.backend)
         outcomes.append((journal, run_dir))
         worst = _combine(worst, journal["exit_code"])
         if journal["exit_code"] == 130:
@@ -112,7 +115,7 @@ def _combine(a: int, b: int) -> int:
 
 
 def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, replicas: dict,
-            fault_proxy: str | None, progress: Progress) -> tuple[dict, Path]:
+            fault_proxy: str | None, progress: Progress, backend: str | None = None) -> tuple[dict, Path]:
     from harness.run.execution import Interrupted, RunOptions, execute
     from harness.run.journal import Journal
     from harness.run.plan import make_plan
@@ -134,7 +137,8 @@ def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, rep
     progress.event(f"== {scenario.title} ({path}) ==")
     progress.event(f"plan: {' '.join(scenario.plan.split())}")
     opts = RunOptions(run_dir=run_dir, service_args=service_args, replicas=replicas,
-                      fault_proxy_url=fault_proxy, progress=progress, abort_check=_abort_check())
+                      fault_proxy_url=fault_proxy, backend=backend, progress=progress,
+                      abort_check=_abort_check())
     try:
         asyncio.run(execute(plan, journal, opts))
     except Interrupted:

@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--replicas", action="append", default=[], metavar="SERVICE=N")
     up.add_argument("--service-arg", action="append", default=[], metavar="SERVICE=ARG")
     up.add_argument("--fault-proxy", default=None, metavar="URL")
+    up.add_argument("--backend", choices=["process", "docker"], default=None,
+                    help="processes or containers (default: the stack's backend)")
     up.set_defaults(func=cmd_up)
     down = ssub.add_parser("down", help="stop stacks started with 'stack up'")
     down.set_defaults(func=cmd_down)
@@ -33,19 +35,20 @@ def cmd_up(args: argparse.Namespace) -> int:
     stack = load_stack(args.stack)
     replicas = parse_pairs(args.replicas, "--replicas", as_int=True)
     service_args = parse_pairs(args.service_arg, "--service-arg")
-    return asyncio.run(_up(stack, replicas, service_args, args.fault_proxy))
+    return asyncio.run(_up(stack, replicas, service_args, args.fault_proxy, args.backend))
 
 
-async def _up(stack, replicas, service_args, fault_proxy) -> int:
-    from harness.stack.runtime import StackOptions, StackRuntime
+async def _up(stack, replicas, service_args, fault_proxy, backend) -> int:
+    from harness.stack.docker_backend import make_runtime
+    from harness.stack.runtime import StackOptions
     from harness.state import RunState, clean_run, stale_runs
 
     for leftover in stale_runs():
         clean_run(leftover)
     state = RunState(f"stack-{os.getpid()}", kind="stack")
     state.save()
-    rt = StackRuntime(stack, StackOptions(replicas=replicas, extra_args=service_args, fault_proxy_url=fault_proxy),
-                      state=state)
+    rt = make_runtime(stack, StackOptions(replicas=replicas, extra_args=service_args, fault_proxy_url=fault_proxy),
+                      state=state, backend=backend)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -25,6 +25,7 @@ from harness.run.plan import Plan, PlannedFault
 from harness.run.progress import Progress
 from harness.run.sampling import ServiceSampler
 from harness.run.timeline import Timeline
+from harness.stack.docker_backend import make_runtime
 from harness.stack.runtime import StackOptions, StackRuntime
 from harness.state import RunState, clean_run, stale_runs
 from harness.watchdog import spawn as spawn_watchdog
@@ -36,6 +37,7 @@ class RunOptions:
     service_args: dict[str, list[str]] = field(default_factory=dict)
     replicas: dict[str, int] = field(default_factory=dict)
     fault_proxy_url: str | None = None
+    backend: str | None = None  # process | docker; None: the stack's
     progress: Progress = field(default_factory=Progress)
     warmup: float | None = None  # seconds of load before t0; None: ramp time + 1 s
     abort_check: Callable[[Any, Any, float], str | None] | None = None
@@ -73,7 +75,7 @@ async def execute(plan: Plan, journal: Journal, opts: RunOptions) -> None:
     state.save()
     watchdog = spawn_watchdog(state.path, opts.run_dir / "logs" / "watchdog.log")
     events_to_journal = lambda kind, msg, data: (journal.event(kind, msg, data), opts.progress.event(msg))
-    rt = StackRuntime(
+    rt = make_runtime(
         plan.stack,
         StackOptions(
             log_dir=opts.run_dir / "logs",
@@ -83,6 +85,7 @@ async def execute(plan: Plan, journal: Journal, opts: RunOptions) -> None:
             on_event=events_to_journal,
         ),
         state=state,
+        backend=opts.backend,
     )
     heartbeat = asyncio.create_task(_heartbeat(state, rt))
     load: LoadDriver | None = None
