@@ -1,0 +1,180 @@
+"""Judge every expectation of a scenario on the run's per-second metrics.
+
+Inputs are only the scenario, each phase's [start, end) on the metrics axis
+and the Series, so a verdict can be recomputed from a saved journal.
+Windows and the settle rule: windows.py; recovery: recovery.py; what each
+expectation measures: measures.py; the contract: docs/expectations.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from harness.judge.measures import Measured, explain, fmt, measure
+from harness.judge.recovery import STREAK, Bounds, recovery_time
+from harness.judge.results import ExpectationResult
+from harness.judge.windows import SecondIndex, judged_seconds, phase_seconds
+from harness.metrics.series import Series
+from harness.spec.durations import format_duration
+from harness.spec.suggest import did_you_mean, known_list
+from harness.spec.thresholds import Threshold
+
+DEFAULT_SETTLE = 1.0
+THRESHOLD_FIELDS = ("error_rate", "ungraceful", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_latency",
+                    "throughput", "goodput")
+
+Timing = Mapping[str, tuple[float, float]]
+
+
+def normalize_timing(phases_timing: Any) -> dict[str, tuple[float, float]]:
+    """{name: (start, end)} from that mapping or from journal phases [{name, start, end}]."""
+    if isinstance(phases_timing, Mapping):
+        return {str(k): (float(v[0]), float(v[1])) for k, v in phases_timing.items()}
+    return {str(p["name"]): (float(p["start"]), float(p["end"])) for p in phases_timing}
+
+
+def _changes(phase: Any, start: float) -> list[float]:
+    """Moments inside the phase when a fault starts or ends (absolute)."""
+    out: list[float] = []
+    for fault in phase.faults:
+        f_start, f_end = phase.fault_window(fault)
+        out += [start + f_start, start + f_end]
+    return out
+
+
+def _faults_ended(scenario: Any, timing: Timing, phase_name: str) -> float:
+    """When the last fault of an earlier phase ended; the phase start if none did."""
+    latest: float | None = None
+    for phase in scenario.phases:
+        if phase.name == phase_name:
+            break
+        if phase.name not in timing:
+            continue
+        start = timing[phase.name][0]
+        for fault in phase.faults:
+            end = start + phase.fault_window(fault)[1]
+            latest = end if latest is None else max(latest, end)
+    return latest if latest is not None else timing[phase_name][0]
+
+
+def _is_event(name: str, threshold: Threshold) -> bool:
+    """Counts of bad events and the worst latency are judged on the whole phase (no settle)."""
+    if name == "max_latency":
+        return True
+    counted = name == "ungraceful" or name.startswith(("codes.", "classes."))
+    return counted and threshold.unit != "%"
+
+
+def _thresholds(expect: Any) -> Iterable[tuple[str, Threshold]]:
+    for name in THRESHOLD_FIELDS:
+        value = getattr(expect, name, None)
+        if value is not None:
+            yield name, value
+    for code, value in (expect.codes or {}).items():
+        yield f"codes.{code}", value
+    for cls, value in (expect.classes or {}).items():
+        yield f"classes.{cls}", value
+
+
+def _span(seconds: list[int]) -> str:
+    return f"seconds {seconds[0]}-{seconds[-1]}" if seconds else "no seconds"
+
+
+class _PhaseJudge:
+    def __init__(self, scenario: Any, timing: Timing, index: SecondIndex, settle: float, baseline: str) -> None:
+        self.scenario, self.timing, self.index, self.settle = scenario, timing, index, settle
+        self.base_secs: list[int] = []
+        if baseline in timing:
+            b_start, b_end = timing[baseline]
+            self.base_secs = judged_seconds(b_start, b_end, _changes(scenario.phase(baseline), b_start), settle)
+
+    def judge_phase(self, phase: Any) -> list[ExpectationResult]:
+        start, end = self.timing[phase.name]
+        stat_secs = judged_seconds(start, end, _changes(phase, start), self.settle)
+        all_secs = phase_seconds(start, end)
+        out: list[ExpectationResult] = []
+        for endpoint, expect in [(None, phase.expect), *phase.expect.endpoints.items()]:
+            missing = self._missing_endpoint(endpoint)
+            for name, threshold in _thresholds(expect):
+                secs = all_secs if _is_event(name, threshold) else stat_secs
+                out.append(self._threshold(phase.name, endpoint, name, threshold, secs, missing))
+            if expect.retry_after == "required":
+                out.append(self._retry_after(phase.name, endpoint, all_secs, missing))
+            if expect.recovers_within is not None:
+                out.append(self._recovery(phase.name, endpoint, expect.recovers_within, end, missing))
+        return out
+
+    def _missing_endpoint(self, endpoint: str | None) -> str:
+        if endpoint is None or endpoint in self.index.endpoints:
+            return ""
+        return (f"endpoint '{endpoint}' never appears in the metrics{did_you_mean(endpoint, self.index.endpoints)}; "
+                f"known: {known_list(self.index.endpoints)}")
+
+    def _threshold(self, phase: str, endpoint: str | None, name: str, threshold: Threshold,
+                   secs: list[int], missing: str) -> ExpectationResult:
+        stats = self.index.stats(secs, endpoint)
+        base = self.index.stats(self.base_secs, endpoint) if self.base_secs else None
+        m = measure(name, threshold, stats, len(secs), base, len(self.base_secs))
+        if missing:
+            return ExpectationResult(phase, endpoint, name, str(threshold), m.value, m.display, False, missing)
+        if stats.n == 0 and name not in ("throughput", "goodput"):
+            m = Measured(None, m.unit, "no requests", f"no requests in {_span(secs)}")
+        passed = m.value is not None and threshold.check(m.value)
+        return ExpectationResult(phase, endpoint, name, str(threshold), m.value, m.display, passed,
+                                 "" if passed else explain(name, threshold, m))
+
+    def _retry_after(self, phase: str, endpoint: str | None, secs: list[int], missing: str) -> ExpectationResult:
+        stats = self.index.stats(secs, endpoint)
+        n = stats.retry_after_missing
+        degraded = stats.classes.get("degraded", 0)
+        display = f"{n} of {degraded} degraded answer(s) without Retry-After"
+        if missing or stats.n == 0:
+            why = missing or f"no requests in {_span(secs)}"
+            return ExpectationResult(phase, endpoint, "retry_after", "required", float(n), display, False, why)
+        passed = n == 0
+        why = "" if passed else f"retry_after: {n} explicit degraded answer(s) came without a Retry-After header"
+        return ExpectationResult(phase, endpoint, "retry_after", "required", float(n), display, passed, why)
+
+    def _recovery(self, phase: str, endpoint: str | None, limit: float, end: float, missing: str) -> ExpectationResult:
+        threshold = f"<= {format_duration(limit)}"
+        if missing:
+            return ExpectationResult(phase, endpoint, "recovers_within", threshold, None, "not measured", False, missing)
+        base = self.index.stats(self.base_secs, endpoint)
+        if base.n == 0:
+            return ExpectationResult(phase, endpoint, "recovers_within", threshold, None, "no baseline", False,
+                                     "recovers_within: the baseline phase has no requests to compare with")
+        bounds = Bounds.from_baseline(base)
+        ended = _faults_ended(self.scenario, self.timing, phase)
+        rec = recovery_time(self.index, ended, end, bounds, endpoint)
+        if rec.seconds is None:
+            why = (f"recovers_within: not back within the baseline's bounds ({bounds.describe()}) for {STREAK} "
+                   f"consecutive seconds by the end of the phase, {end - ended:.0f}s after the faults ended")
+            return ExpectationResult(phase, endpoint, "recovers_within", threshold, None, "not recovered", False, why)
+        passed = rec.seconds <= limit + 1e-9
+        display = f"{fmt(rec.seconds, 's')} (second {rec.recovered_at}, faults ended at {ended:g}s)"
+        why = "" if passed else (f"recovers_within: back within the baseline's bounds ({bounds.describe()}) only "
+                                 f"after {fmt(rec.seconds, 's')}, over {threshold} by {fmt(rec.seconds - limit, 's')}")
+        return ExpectationResult(phase, endpoint, "recovers_within", threshold, rec.seconds, display, passed, why)
+
+
+def judge(scenario: Any, phases_timing: Any, series: Series, baseline_phase: str | None = None,
+          settle: float = DEFAULT_SETTLE) -> list[ExpectationResult]:
+    """Every expectation of every phase present in `phases_timing`, in file order.
+
+    phases_timing: {phase name: (start, end)} in seconds on the metrics axis
+    (or the journal's phases list). Phases missing from it (an aborted run)
+    are not judged. `baseline_phase` defaults to the first phase; `settle`
+    seconds after each phase start and fault change are left out of
+    statistical expectations (windows.py).
+    """
+    timing = normalize_timing(phases_timing)
+    index = SecondIndex(series)
+    judge_ = _PhaseJudge(scenario, timing, index, settle, baseline_phase or scenario.phases[0].name)
+    results: list[ExpectationResult] = []
+    for phase in scenario.phases:
+        if phase.expect is not None and phase.name in timing:
+            results += judge_.judge_phase(phase)
+    return results
+
+
+__all__ = ["DEFAULT_SETTLE", "judge", "normalize_timing"]
