@@ -1,0 +1,68 @@
+"""How numbers read in every report: one place, so HTML, Markdown and JUnit agree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def pct(share: float) -> str:
+    """A share as a percentage with the precision that matters near zero."""
+    if share <= 0:
+        return "0%"
+    p = share * 100
+    if p < 0.1:
+        return f"{p:.2f}%"
+    if p < 10:
+        return f"{p:.1f}%"
+    return f"{p:.0f}%"
+
+
+def ms(value_ms: float) -> str:
+    if value_ms >= 10_000:
+        return f"{value_ms / 1000:.1f} s"
+    if value_ms >= 1000:
+        return f"{value_ms / 1000:.2f} s"
+    if value_ms >= 10:
+        return f"{value_ms:.0f} ms"
+    return f"{value_ms:.1f} ms"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{s} s"
+    m, sec = divmod(s, 60)
+    if m < 60:
+        return f"{m} min {sec} s" if sec else f"{m} min"
+    h, m = divmod(m, 60)
+    return f"{h} h {m} min"
+
+
+def measured(exp: dict[str, Any]) -> str:
+    """An expectation's measured value as the judge displayed it."""
+    if exp.get("display") not in (None, ""):
+        return str(exp["display"])
+    value = exp.get("measured")
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def expectation_title(exp: dict[str, Any]) -> str:
+    """'bureau-down: ungraceful == 0' or 'bureau-down POST /v1/x: error_rate < 1%'."""
+    where = str(exp.get("phase") or "run")
+    if exp.get("endpoint"):
+        where += f" {exp['endpoint']}"
+    return f"{where}: {exp.get('name', '?')} {exp.get('threshold', '')}".rstrip()
+
+
+def counts_text(counts: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
+
+
+STATUS_WORD = {"passed": "PASSED", "failed": "FAILED", "aborted": "ABORTED", "error": "ERROR"}
+STATUS_ICON = {"passed": "✅", "failed": "❌", "aborted": "⛔", "error": "⚠️"}

@@ -1,0 +1,250 @@
+"""A journal read once into what every report shows.
+
+Journals of runs that failed early lack whole sections (no metrics, no
+phases, no invariants), so every reader here treats a missing key as
+"nothing recorded" rather than an error; the reports then say so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.metrics.series import OUTCOME_CLASSES, Series, Stats
+from harness.report import formatting as fmt
+
+_KEY = re.compile(r"^(?P<name>[^{]+)(?:\{(?P<labels>.*)\})?$")
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+@dataclass
+class Fault:
+    id: str
+    phase: str
+    label: str
+    target: str
+    kind: str
+    attributes: str
+    start: float
+    end: float
+    scheduled_at: float | None
+    lag_ms: float | None
+    result: str
+    failed: bool
+
+
+@dataclass
+class EndpointRow:
+    endpoint: str
+    n: int
+    shares: dict[str, str]
+    p50: str
+    p99: str
+    max: str
+    is_total: bool = False
+
+
+@dataclass
+class PhaseTable:
+    name: str
+    start: float
+    end: float
+    rows: list[EndpointRow]
+
+
+@dataclass
+class StateRow:
+    """One strip of the service-state chart: spans of a discrete state."""
+
+    label: str
+    spans: list[tuple[float, float, str]]  # start, end, state name
+
+
+@dataclass
+class Run:
+    journal: dict[str, Any]
+    status: str
+    title: str
+    scenario_name: str
+    plan: str
+    reason: str
+    t_start: float
+    t_end: float
+    phases: list[dict[str, Any]]
+    faults: list[Fault]
+    aborts: list[dict[str, Any]]
+    notes: list[dict[str, Any]]
+    series: Series | None
+    expectations: list[dict[str, Any]]
+    unjudged_phases: list[str]
+    invariants: list[dict[str, Any]]
+    phase_tables: list[PhaseTable] = field(default_factory=list)
+    state_rows: list[StateRow] = field(default_factory=list)
+
+    @property
+    def has_metrics(self) -> bool:
+        return self.series is not None and bool(self.series.seconds)
+
+    def counts(self) -> dict[str, int]:
+        exp_failed = sum(1 for e in self.expectations if not e.get("passed"))
+        inv_failed = sum(1 for i in self.invariants if not i.get("passed"))
+        return {"expectations": len(self.expectations), "expectations_failed": exp_failed,
+                "invariants": len(self.invariants), "invariants_failed": inv_failed}
+
+
+def scenario_name(journal: dict[str, Any]) -> str:
+    """The scenario's short name: its file stem, else a slug of the title or run id."""
+    scenario = journal.get("scenario") or {}
+    if scenario.get("path"):
+        return Path(str(scenario["path"])).stem
+    source = scenario.get("title") or journal.get("run_id") or "drill"
+    return re.sub(r"[^a-z0-9]+", "-", str(source).lower()).strip("-") or "drill"
+
+
+def read(journal: dict[str, Any]) -> Run:
+    scenario = journal.get("scenario") or {}
+    phases = [p for p in journal.get("phases") or [] if "start" in p and "end" in p]
+    metrics = journal.get("metrics") or []
+    series = Series.from_json(metrics) if metrics else None
+    events = journal.get("events") or []
+    aborts = [e for e in events if e.get("type") == "abort"]
+    notes = [e for e in events if e.get("type") == "note"]
+
+    t_end = max([p["end"] for p in phases] + [0.0])
+    if series and series.seconds:
+        t_end = max(t_end, series.seconds[-1].t + 1)
+    for e in aborts + notes:
+        t_end = max(t_end, float(e.get("t", 0)))
+    t_start = min([p["start"] for p in phases] + [0.0])
+    if t_end <= t_start:
+        t_end = t_start + 1
+
+    faults = [_fault(f, t_end) for f in journal.get("faults") or []]
+    expectations = list(journal.get("expectations") or [])
+    judged = {e.get("phase") for e in expectations}
+    unjudged = [p["name"] for p in phases if p.get("expect") and p["name"] not in judged]
+
+    run = Run(
+        journal=journal,
+        status=str(journal.get("status") or "error"),
+        title=str(scenario.get("title") or journal.get("run_id") or "chaosdrill run"),
+        scenario_name=scenario_name(journal),
+        plan=" ".join(str(scenario.get("plan") or "").split()),
+        reason=str(journal.get("reason") or ""),
+        t_start=t_start,
+        t_end=float(t_end),
+        phases=phases,
+        faults=faults,
+        aborts=aborts,
+        notes=notes,
+        series=series,
+        expectations=expectations,
+        unjudged_phases=unjudged,
+        invariants=list(journal.get("invariants") or []),
+    )
+    if series is not None:
+        run.phase_tables = [_phase_table(series, p) for p in phases]
+    run.state_rows = service_state_rows(journal.get("service_metrics") or [])
+    return run
+
+
+def _fault(f: dict[str, Any], t_end: float) -> Fault:
+    target = f.get("target") or {}
+    if "link" in target:
+        where = str(target["link"])
+    elif "service" in target:
+        where = str(target["service"]) + (f"#{target['instance']}" if target.get("instance") else "")
+    else:
+        where = ", ".join(f"{k}={v}" for k, v in target.items()) or "?"
+    kind = str(f.get("kind") or "fault")
+    attrs = dict(f.get("attributes") or {})
+    if f.get("stream") and f.get("stream") != "downstream":
+        attrs = {"stream": f["stream"], **attrs}
+    if f.get("toxicity") not in (None, 1, 1.0):
+        attrs["toxicity"] = f["toxicity"]
+    attr_text = " ".join(f"{k}={v}" for k, v in attrs.items())
+    label = str(f.get("label") or f"{kind} {attr_text} on {where}".replace("  ", " "))
+    applied = f.get("applied_at")
+    start = float(applied if applied is not None else f.get("scheduled_at") or 0.0)
+    removed = f.get("removed_at")
+    result = str(f.get("result") or "")
+    return Fault(
+        id=str(f.get("id", "")), phase=str(f.get("phase", "")), label=label, target=where, kind=kind,
+        attributes=attr_text, start=start, end=float(removed if removed is not None else t_end),
+        scheduled_at=f.get("scheduled_at"), lag_ms=f.get("lag_ms"), result=result,
+        failed=applied is None or result.startswith("error"),
+    )
+
+
+def endpoint_row(name: str, s: Stats, is_total: bool = False) -> EndpointRow:
+    return EndpointRow(
+        endpoint=name, n=s.n, shares={c: fmt.pct(s.share(c)) for c in OUTCOME_CLASSES},
+        p50=fmt.ms(s.percentile_ms(50)) if s.n else "–", p99=fmt.ms(s.percentile_ms(99)) if s.n else "–",
+        max=fmt.ms(s.max_ms) if s.n else "–", is_total=is_total,
+    )
+
+
+def _phase_table(series: Series, phase: dict[str, Any]) -> PhaseTable:
+    rows = []
+    total = Stats()
+    for name in series.endpoints():
+        s = series.window(phase["start"], phase["end"], name)
+        total.add(s)
+        rows.append(endpoint_row(name, s))
+    rows.append(endpoint_row("all endpoints", total, is_total=True))
+    return PhaseTable(phase["name"], phase["start"], phase["end"], rows)
+
+
+# --- services' own metrics ----------------------------------------------------
+BREAKER_STATES = {0: "closed", 1: "half-open", 2: "open"}
+
+
+def split_key(key: str) -> tuple[str, dict[str, str]]:
+    m = _KEY.match(key)
+    if not m:
+        return key, {}
+    return m.group("name"), dict(_LABEL.findall(m.group("labels") or ""))
+
+
+def service_state_rows(samples: list[dict[str, Any]]) -> list[StateRow]:
+    """Breaker state per (instance, dependency) and gateway in use per instance.
+
+    A gap of more than two seconds between samples (the service was paused or
+    dead) stays blank rather than stretching the last known state over it.
+    """
+    tracks: dict[str, list[tuple[float, str]]] = {}
+    for sample in sorted(samples, key=lambda s: s.get("t", 0)):
+        who = f"{sample.get('service', '?')}#{sample.get('instance', 0)}"
+        gateways = []
+        seen_gateway = False
+        for key, value in (sample.get("values") or {}).items():
+            name, labels = split_key(key)
+            if "breaker" in name:
+                dep = labels.get("dependency") or next(iter(labels.values()), "?")
+                state = BREAKER_STATES.get(int(value), str(value))
+                tracks.setdefault(f"breaker {dep} ({who})", []).append((float(sample["t"]), state))
+            elif "gateway_in_use" in name:
+                seen_gateway = True
+                if value >= 1:
+                    gateways.append(labels.get("gateway") or next(iter(labels.values()), "?"))
+        if seen_gateway:
+            state = "+".join(sorted(gateways)) or "none"
+            tracks.setdefault(f"gateway in use ({who})", []).append((float(sample["t"]), state))
+    rows = []
+    for label in sorted(tracks, key=lambda k: (not k.startswith("breaker"), k)):
+        rows.append(StateRow(label, _spans(tracks[label])))
+    return rows
+
+
+def _spans(points: list[tuple[float, str]]) -> list[tuple[float, float, str]]:
+    spans: list[tuple[float, float, str]] = []
+    for i, (t, state) in enumerate(points):
+        nxt = points[i + 1][0] if i + 1 < len(points) else t + 1
+        end = nxt if nxt - t <= 2 else t + 1
+        if spans and spans[-1][2] == state and abs(spans[-1][1] - t) < 1e-9:
+            spans[-1] = (spans[-1][0], end, state)
+        else:
+            spans.append((t, end, state))
+    return spans
