@@ -95,3 +95,14 @@ def test_start_proxy_server_helper_reports_a_taken_port():
         with pytest.raises(UsageError, match="address already in use"):
             start_proxy_server(port=running.port)
     assert not running.alive()
+
+
+def test_threaded_server_in_process(echo_upstream):
+    from harness.proxy.server import ThreadedProxyServer
+
+    with ThreadedProxyServer() as srv:
+        r = requests.post(f"{srv.url}/proxies", json={"name": "t", "upstream": echo_upstream, "listen": "127.0.0.1:0"})
+        port = int(r.json()["listen"].rsplit(":", 1)[1])
+        round_trip(connect(port), b"in-process")
+    with pytest.raises(OSError):
+        connect(port, timeout=1)

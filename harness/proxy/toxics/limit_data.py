@@ -12,10 +12,6 @@ class LimitDataToxic(Toxic):
     type_name = "limit_data"
     bytes: int = 0
 
-    def on_start(self, stub: Stub) -> None:
-        if stub.state.get("sent", 0) >= self.bytes:
-            stub.close_connection()
-
     async def on_chunk(self, stub: Stub, chunk: Chunk) -> None:
         data = chunk.data
         assert data is not None
