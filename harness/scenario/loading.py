@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
-from harness.scenario.model import Scenario, window_problems
+from harness.scenario.model import Scenario, abort_problems, window_problems
 from harness.spec.errors import SpecError, SpecIssue, issue_at
 from harness.spec.loading import Report, read_source, validate_source
 from harness.spec.suggest import unknown_name
@@ -40,6 +40,9 @@ def check_scenario(data: dict[str, Any], report: Report, stack: Any = None) -> N
                 report(("phases", i, "name"), f"phase name '{name}' is already used by phases[{names[name]}]")
             else:
                 names[name] = i
+
+    for sub_loc, message in abort_problems(data.get("abort_if")):
+        report(("abort_if",) + sub_loc, message)
 
     for pname, profile in _mapping(data.get("profiles")).items():
         for phase_name in _mapping(_mapping(profile).get("phase_durations")):

@@ -42,6 +42,24 @@ ABORT_METRICS: dict[str, tuple[str, ...]] = {
 }
 
 
+def abort_problems(abort_if: Any) -> list[tuple[tuple, str]]:
+    """Unknown metrics and misfit units in abort_if (raw or validated), for the model and the file check."""
+    out: list[tuple[tuple, str]] = []
+    for metric, cond in (abort_if.items() if isinstance(abort_if, dict) else ()):
+        allowed = ABORT_METRICS.get(metric)
+        if allowed is None:
+            out.append(((metric,), unknown_name("abort_if metric", metric, ABORT_METRICS)))
+            continue
+        try:
+            unit = ThresholdFor.parse(cond).threshold.unit
+        except ValueError:
+            continue  # the threshold itself is reported by the structural check
+        if unit not in allowed:
+            shown = ", ".join(u or "none" for u in allowed)
+            out.append(((metric,), f"unit '{unit or 'none'}' does not fit {metric} here; units: {shown}"))
+    return out
+
+
 class ExpectBase(StrictModel):
     """What must hold over a phase (or one endpoint in it); every field is optional."""
 
@@ -257,14 +275,9 @@ class Scenario(StrictModel):
 
     @field_validator("abort_if")
     @classmethod
-    def _abort_metrics(cls, value: dict[str, ThresholdFor] | None, info: ValidationInfo) -> Any:
-        for metric, cond in (value or {}).items():
-            allowed = ABORT_METRICS.get(metric)
-            if allowed is None:
-                raise LocatedError(unknown_name("abort_if metric", metric, ABORT_METRICS), (metric,))
-            if cond.threshold.unit not in allowed:
-                shown = ", ".join(u or "none" for u in allowed)
-                raise LocatedError(f"unit '{cond.threshold.unit or 'none'}' does not fit {metric} here; units: {shown}", (metric,))
+    def _abort_metrics(cls, value: dict[str, ThresholdFor] | None) -> Any:
+        for sub_loc, message in abort_problems(value):
+            raise LocatedError(message, sub_loc)
         return value
 
     # ------------------------------------------------------------ helpers for the runner

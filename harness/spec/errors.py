@@ -105,6 +105,9 @@ def _reword(err: dict[str, Any], loc: Loc, model: type[BaseModel], key_error: bo
     ctx = err.get("ctx") or {}
     if kind == "missing":
         return "required field is missing"
+    if kind in ("too_short", "too_long"):
+        limit = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        return f"needs {'at least' if kind == 'too_short' else 'at most'} {limit} item(s), got {ctx.get('actual_length')}"
     if kind == "extra_forbidden":
         allowed = fields_at(model, loc[:-1]) or []
         name = str(loc[-1])

@@ -56,8 +56,10 @@ def parse_yaml(text: str, path: str) -> YamlSource:
         raise YamlSyntaxError(line, f"YAML syntax error: {what}") from None
     except YAMLError as exc:
         raise YamlSyntaxError(1, f"YAML error: {str(exc).splitlines()[0]}") from None
-    lines: dict[Loc, int] = {(): 1}
+    lines: dict[Loc, int] = {}
     data = _plain(doc, (), lines)
+    # The document itself: where its first key is (comments above it do not count).
+    lines[()] = min((n for loc, n in lines.items() if len(loc) == 1), default=1)
     return YamlSource(path, data, lines)
 
 
