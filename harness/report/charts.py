@@ -19,7 +19,7 @@ from harness.report.svg import (
     Frame,
     Scale,
     fmt_clock,
-    fmt_num,
+    fmt_ms_tick,
     linear_ticks,
     log_ticks,
     path_d,
@@ -42,20 +42,27 @@ def _overlays(frame: Frame, run: Run) -> None:
     frame.markers(((float(a.get("t", 0)), f"abort: {a.get('message', '')}") for a in run.aborts), "abort-line")
 
 
+def not_run(run: Run, phase: dict) -> bool:
+    """A phase that starts at or after the first abort never ran."""
+    return any(float(a.get("t", 0)) <= phase["start"] for a in run.aborts)
+
+
 def timeline(run: Run) -> str:
     """Phases as bands, one lane per fault with its label, aborts and notes marked."""
     lane = 24
     lanes = max(1, len(run.faults))
-    plot_h = 30 + lanes * lane + 8
+    marks = bool(run.aborts or run.notes)
+    plot_h = 30 + lanes * lane + 4 + (20 if marks else 4)
     f = Frame(run.t_start, run.t_end, plot_h, top=8)
     x = f.x
     # phases
     for i, p in enumerate(run.phases):
         a, b = x(p["start"]), x(p["end"])
-        f.add(f'<rect class="phase phase{i % 2}" x="{a:.1f}" y="{f.top}" width="{max(b - a, 0):.1f}" '
+        extra = " notrun" if not_run(run, p) else ""
+        f.add(f'<rect class="phase phase{i % 2}{extra}" x="{a:.1f}" y="{f.top}" width="{max(b - a, 0):.1f}" '
               f'height="{plot_h}"><title>{escape(p["name"])}: {fmt_clock(p["start"])}–{fmt_clock(p["end"])}'
               f'</title></rect>')
-        label = p["name"]
+        label = p["name"] + (" (not run)" if not_run(run, p) else "")
         if text_width(label, 12) > b - a - 6:
             label = label[: max(1, int((b - a - 6) / 7.2) - 1)] + "…"
         f.add(f'<text class="phase-name" x="{a + 5:.1f}" y="{f.top + 18}">{escape(label)}</text>')
@@ -79,22 +86,25 @@ def timeline(run: Run) -> str:
         else:  # left of the band
             f.add(f'<text class="fault-label" x="{a - 5:.1f}" y="{y + lane / 2 + 4:.1f}" text-anchor="end">'
                   f'{escape(label)}</text>')
-    # aborts and notes
+    # aborts and notes: a line through everything, a label in the bottom lane
+    lane_y = f.plot_bottom - 6
     for ab in run.aborts:
         t = float(ab.get("t", 0))
         px = x(min(max(t, run.t_start), run.t_end))
         f.add(f'<line class="abort-line" x1="{px:.1f}" y1="{f.top}" x2="{px:.1f}" y2="{f.plot_bottom}">'
               f'<title>abort: {escape(str(ab.get("message", "")))}</title></line>')
         anchor = "end" if px > WIDTH / 2 else "start"
-        dx = -4 if anchor == "end" else 4
-        f.add(f'<text class="abort-label" x="{px + dx:.1f}" y="{f.plot_bottom - 6}" text-anchor="{anchor}">'
+        dx = -5 if anchor == "end" else 5
+        f.add(f'<text class="abort-label" x="{px + dx:.1f}" y="{lane_y}" text-anchor="{anchor}">'
               f'ABORT {fmt_clock(t)}</text>')
     for n, note in enumerate(run.notes, 1):
         t = float(note.get("t", 0))
         px = x(min(max(t, run.t_start), run.t_end))
-        f.add(f'<g class="note"><title>note {n}: {escape(str(note.get("message", "")))}</title>'
-              f'<path d="M{px - 6:.1f} {f.top} L{px + 6:.1f} {f.top} L{px:.1f} {f.top + 9} Z"/>'
-              f'<text x="{px:.1f}" y="{f.top + 21}" text-anchor="middle">N{n}</text></g>')
+        f.add(f'<g class="note"><title>note N{n}: {escape(str(note.get("message", "")))}</title>'
+              f'<line x1="{px:.1f}" y1="{f.top + 26}" x2="{px:.1f}" y2="{f.plot_bottom - 14}"/>'
+              f'<path d="M{px:.1f} {f.plot_bottom - 15} L{px - 5:.1f} {f.plot_bottom - 6} '
+              f'L{px + 5:.1f} {f.plot_bottom - 6} Z"/>'
+              f'<text x="{px + 8:.1f}" y="{lane_y}">N{n}</text></g>')
     f.time_axis()
     return f.render("timeline of phases, faults, aborts and notes", "chart timeline")
 
@@ -103,7 +113,7 @@ def throughput(run: Run) -> str:
     if not run.has_metrics:
         return ""
     assert run.series is not None
-    seconds = run.series.per_second(run.t_start, run.t_end)
+    seconds = run.series.per_second(run.t_start, run.series.seconds[-1].t + 1)
     f = Frame(run.t_start, run.t_end, 200)
     totals = [s.n for _, s in seconds]
     top = max(totals + [1]) * 1.05
@@ -138,7 +148,7 @@ def latency(run: Run) -> str:
     if not run.has_metrics:
         return ""
     assert run.series is not None
-    seconds = run.series.per_second(run.t_start, run.t_end)
+    seconds = run.series.per_second(run.t_start, run.series.seconds[-1].t + 1)
     lines: dict[str, list[tuple[float, float | None]]] = {}
     for q in (50, 95, 99):
         lines[f"p{q}"] = [(t, s.percentile_ms(q) if s.n else None) for t, s in seconds]
@@ -153,13 +163,13 @@ def latency(run: Run) -> str:
         y = Scale(10 ** math.floor(math.log10(max(lo, 1e-3))), 10 ** math.ceil(math.log10(hi)), f.plot_bottom,
                   f.top, log=True)
         ticks = log_ticks(y.d0, y.d1, max(2, f.plot_height // 24))
-        title = "latency (ms, log scale)"
+        title = "latency (log scale)"
     else:
         y = Scale(0, hi * 1.1, f.plot_bottom, f.top)
         ticks = linear_ticks(0, hi * 1.1, max(2, f.plot_height // 30))
-        title = "latency (ms)"
+        title = "latency"
     _overlays(f, run)
-    f.value_axis(y, title, ticks, fmt_num)
+    f.value_axis(y, title, ticks, fmt_ms_tick)
     x = f.x
     styles = {"p50": (C["blue"], ""), "p95": (C["orange"], ""), "p99": (C["vermillion"], ""),
               "max": ("#555555", ' stroke-dasharray="2 3"')}

@@ -40,6 +40,19 @@ def duration(seconds: float | None) -> str:
     return f"{h} h {m} min"
 
 
+def when(started: str | None, ended: str | None) -> str:
+    """'2026-11-23 09:29:54 → 09:30:52 UTC' from the journal's ISO times."""
+    if not started:
+        return "?"
+    a = started.replace("T", " ").rstrip("Z")
+    if not ended:
+        return f"{a} UTC"
+    b = ended.replace("T", " ").rstrip("Z")
+    if b[:10] == a[:10]:
+        b = b[11:]
+    return f"{a} → {b} UTC"
+
+
 def measured(exp: dict[str, Any]) -> str:
     """An expectation's measured value as the judge displayed it."""
     if exp.get("display") not in (None, ""):

@@ -66,7 +66,8 @@ def render_report(run: Run) -> str:
     left_items = [f"{k}: {', '.join(map(str, v))}" for k, v in left.items() if isinstance(v, list) and v]
     return _env().get_template("report.html.j2").render(
         run=run, j=j, word=fmt.STATUS_WORD.get(run.status, run.status.upper()), counts=run.counts(),
-        duration=fmt.duration(j.get("duration_s")), env=j.get("environment") or {},
+        duration=fmt.duration(j.get("duration_s")),
+        when=fmt.when(j.get("started_at"), j.get("ended_at")), env=j.get("environment") or {},
         scenario=j.get("scenario") or {}, scenario_text=scenario_text(j.get("scenario") or {}),
         charts=pictures, events=j.get("events") or [], leftovers="; ".join(left_items), css=_css(),
     )

@@ -29,7 +29,7 @@ OKABE_ITO = {
 WIDTH = 960
 MARGIN_LEFT = 72
 MARGIN_RIGHT = 20
-CHAR_W = 6.6  # rough width of one 11px sans-serif character, for layout without a font engine
+CHAR_W = 6.2  # rough width of one 11px sans-serif character, for layout without a font engine
 
 
 def text_width(text: str, size: float = 11) -> float:
@@ -48,6 +48,11 @@ def fmt_num(v: float) -> str:
     if a >= 1:
         return f"{v:g}"
     return f"{v:.3g}"
+
+
+def fmt_ms_tick(v: float) -> str:
+    """Latency tick labels carry their unit: 30 ms, 300 ms, 3 s."""
+    return f"{v / 1000:g} s" if v >= 1000 else f"{v:g} ms"
 
 
 def fmt_clock(seconds: float) -> str:
