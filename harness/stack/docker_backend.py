@@ -357,11 +357,17 @@ class DockerStackRuntime(StackRuntime):
         creates nothing.
         """
 
+        import docker.errors
+
         def guarded() -> Any:
             with self._engine_lock:
                 if self._stopped:
                     raise HarnessError(f"stack {self.stack.name} is stopping; not creating anything more")
-                return fn(*args)
+                try:
+                    return fn(*args)
+                except docker.errors.APIError as exc:
+                    raise HarnessError(f"docker engine refused a step of stack {self.stack.name}: "
+                                       f"{exc.explanation or exc}") from None
 
         return await asyncio.to_thread(guarded)
 
@@ -597,9 +603,17 @@ class DockerStackRuntime(StackRuntime):
             except OSError:
                 pass
         if self.docker is not None:
-            removed = remove_run(self.docker, self.run_label)
-            self._event("docker_removed", f"removed {len(removed)} container(s)/network(s)/volume(s) of run "
-                                          f"{self.run_label}", removed=removed)
+            try:
+                removed = remove_run(self.docker, self.run_label)
+            except Exception as exc:  # the engine went away: keep the state file, `chaosdrill cleanup` retries
+                self._event("docker_remove_failed", f"could not remove run {self.run_label} from the engine: {exc}; "
+                                                    "`chaosdrill cleanup` will retry", error=str(exc))
+                return
+            failed = [r for r in removed if r.startswith("could not")]
+            self._event("docker_removed", f"removed {len(removed) - len(failed)} container(s)/network(s)/volume(s) "
+                                          f"of run {self.run_label}", removed=removed)
+            if failed:
+                return  # keep the state file so cleanup retries
         if self._own_state_dir:
             import shutil
 
