@@ -46,3 +46,13 @@ class ScriptedUser(FastHttpUser):
     @task(1)
     def hang(self) -> None:
         self._get("hang")
+
+
+class OkUser(FastHttpUser):
+    """Only fast successes: about 20 requests/s per user, to see user changes."""
+
+    wait_time = constant(0.05)
+
+    @task
+    def ok(self) -> None:
+        self.client.get("/ok", name="ok")

@@ -6,7 +6,9 @@ GET paths (the last path segment chooses the behaviour; keep-alive):
   (429 OVERLOADED, no Retry-After), rejected (403 RISK_REJECTED, code not
   first in the body), bare500, unknown (code WHATEVER), reset (TCP RST),
   hang (answers after 1.5 s).
-Counts every request it received, per path.
+Counts every request it received, per path. `ScriptedServer(respond)`
+takes another answer function (method, path, body) -> (status, body bytes,
+headers) or RESET, for fakes of other services.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ import struct
 import threading
 import time
 from collections import Counter
+from typing import Callable, Union
+
+RESET = "reset"
+Answer = Union[tuple[int, bytes, dict[str, str]], str]
+Respond = Callable[[str, str, bytes], Answer]
 
 ANSWERS: dict[str, tuple[int, bytes, dict[str, str]]] = {
     "ok": (200, b'{"code":"OK","message":"fine"}', {}),
@@ -30,6 +37,14 @@ ANSWERS: dict[str, tuple[int, bytes, dict[str, str]]] = {
     "hang": (200, b'{"code":"OK","message":"too late"}', {}),
 }
 DELAYS = {"slow": 0.1, "hang": 1.5}
+
+
+def scripted_answer(method: str, path: str, body: bytes) -> Answer:
+    kind = path.rstrip("/").rsplit("/", 1)[-1]
+    if kind == "reset":
+        return RESET
+    time.sleep(DELAYS.get(kind, 0.0))
+    return ANSWERS.get(kind, (404, b'{"code":"NOT_FOUND","message":"?"}', {}))
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -48,18 +63,16 @@ class _Handler(socketserver.StreamRequestHandler):
                 name, _, value = header.decode("latin-1").partition(":")
                 if name.strip().lower() == "content-length":
                     length = int(value.strip())
-            if length:
-                self.rfile.read(length)
-            path = line.split()[1].decode()
-            kind = path.rstrip("/").rsplit("/", 1)[-1]
+            body = self.rfile.read(length) if length else b""
+            method, path = line.split()[0].decode(), line.split()[1].decode()
             with self.server.lock:
                 self.server.counts[path] += 1
-            if kind == "reset":
+            answer = self.server.respond(method, path, body)
+            if answer == RESET:
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.connection.close()
                 return
-            time.sleep(DELAYS.get(kind, 0.0))
-            status, body, headers = ANSWERS.get(kind, (404, b'{"code":"NOT_FOUND","message":"?"}', {}))
+            status, body, headers = answer
             head = [f"HTTP/1.1 {status} X", f"Content-Length: {len(body)}", "Connection: keep-alive"]
             head += [f"{k}: {v}" for k, v in headers.items()]
             if "Content-Type" not in headers:
@@ -75,15 +88,16 @@ class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self) -> None:
+    def __init__(self, respond: Respond) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.counts: Counter[str] = Counter()
         self.lock = threading.Lock()
+        self.respond = respond
 
 
 class ScriptedServer:
-    def __init__(self) -> None:
-        self._server = _Server()
+    def __init__(self, respond: Respond = scripted_answer) -> None:
+        self._server = _Server(respond)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
 
