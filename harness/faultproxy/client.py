@@ -37,6 +37,13 @@ def _error_text(exc: Exception) -> str:
         return raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
 
 
+def _ok(response: Any, what: str) -> Any:
+    """The client library raises for 400/404/409 only; anything else unexpected is ours to report."""
+    if response.status_code >= 300:
+        raise HarnessError(f"fault proxy could not {what}: HTTP {response.status_code} {_error_text(Exception(response.content))}")
+    return response
+
+
 class FaultProxyClient:
     """Proxies and toxics on one Toxiproxy-compatible server."""
 
@@ -111,12 +118,15 @@ class FaultProxyClient:
             proxy.destroy()
 
     def set_enabled(self, name: str, enabled: bool) -> None:
+        # One POST, no look-up first: fault timing is measured from here.
         self._rebind()
-        proxy = self._require(name)
+        body: dict[str, Any] = {"enabled": enabled}
         if not enabled and self.lease:
-            APIConsumer.post(f"/proxies/{proxy.name}", json={"enabled": False, "lease": self.lease})
-            return
-        proxy.enable() if enabled else proxy.disable()
+            body["lease"] = self.lease
+        try:
+            _ok(APIConsumer.post(f"/proxies/{name}", json=body), f"set enabled={enabled} on proxy {name}")
+        except NotFound:
+            raise UsageError(f"fault proxy at {self.url} has no proxy {name!r}") from None
 
     def add_toxic(
         self,
@@ -134,17 +144,17 @@ class FaultProxyClient:
                 f"toxic {toxic_type!r} is a chaosdrill extension; the fault proxy at {self.url} "
                 f"({self.version()}) does not support it"
             )
-        proxy = self._require(proxy_name)
         toxic_name = name or f"{toxic_type}_{stream}"
-        body = {"name": toxic_name, "type": toxic_type, "stream": stream, "toxicity": toxicity,
-                "attributes": attributes or {}}
+        body: dict[str, Any] = {"name": toxic_name, "type": toxic_type, "stream": stream, "toxicity": toxicity,
+                                "attributes": attributes or {}}
+        if self.lease:
+            body["lease"] = self.lease  # the chaosdrill extension rides along; Toxiproxy ignores it
         try:
-            if self.lease:
-                # The same call the client library makes, with the lease extension riding along.
-                APIConsumer.post(f"/proxies/{proxy.name}/toxics", json={**body, "lease": self.lease})
-            else:
-                proxy.add_toxic(**body)
-        except (InvalidToxic, ProxyExists, NotFound) as exc:
+            # The call Proxy.add_toxic makes, without its proxy look-up: one round trip.
+            _ok(APIConsumer.post(f"/proxies/{proxy_name}/toxics", json=body), f"add toxic {toxic_name} to {proxy_name}")
+        except NotFound:
+            raise UsageError(f"fault proxy at {self.url} has no proxy {proxy_name!r}") from None
+        except (InvalidToxic, ProxyExists) as exc:
             raise UsageError(f"fault proxy refused toxic {toxic_type!r} on {proxy_name}: {_error_text(exc)}") from None
         return toxic_name
 
@@ -167,9 +177,3 @@ class FaultProxyClient:
         return {
             name: ProxyInfo(p.name, p.listen, p.upstream, p.enabled) for name, p in self._server.proxies().items()
         }
-
-    def _require(self, name: str):
-        proxy = self._server.get_proxy(name)
-        if proxy is None:
-            raise UsageError(f"fault proxy at {self.url} has no proxy {name!r}")
-        return proxy

@@ -55,7 +55,7 @@ class Journal:
         self.started = time.time()
         self.t0: float | None = None
         self.ended: float | None = None
-        self.status = "error"
+        self.status = "error"  # until the timeline completes: "completed" or "aborted"
         self.exit_code = 3
         self.reason = ""
         self.environment = environment()

@@ -66,6 +66,8 @@ class Timeline:
         if self._abort_reason:
             self.journal.status, self.journal.exit_code = "aborted", 1
             self.journal.reason = f"aborted: {self._abort_reason}"
+        else:
+            self.journal.status, self.journal.exit_code = "completed", 0
 
     async def _sleep_until(self, wall: float) -> None:
         delay = wall - time.time()

