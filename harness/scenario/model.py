@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SerializerFunctionWrapHandler, field_validator, model_serializer, model_validator
 
 from harness.errors import UsageError
 from harness.scenario.toxics import HTTP_TOXICS, TOXIC_NAMES, AttributeError_, convert_attributes
@@ -86,6 +86,10 @@ class Expect(ExpectBase):
     endpoints: dict[str, EndpointExpect] = Field(default_factory=dict)
 
 
+LINK_ONLY = ("link", "toxic", "attributes", "stream", "toxicity")
+SERVICE_ONLY = ("service", "instance", "action", "restart")
+
+
 class Fault(StrictModel):
     """One fault: a toxic (or down) on a link, or a process action on a service instance."""
 
@@ -135,6 +139,13 @@ class Fault(StrictModel):
         if self.end is not None and self.end <= self.start:
             raise LocatedError(f"end ({format_duration(self.end)}) must come after start ({format_duration(self.start)})", ("end",))
         return self
+
+    @model_serializer(mode="wrap")
+    def _only_own_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Dump a link fault without service fields and vice versa, so a dump loads again."""
+        data = handler(self)
+        drop = LINK_ONLY if not self.link else SERVICE_ONLY
+        return {k: v for k, v in data.items() if k not in drop}
 
     @property
     def kind(self) -> str:

@@ -44,10 +44,10 @@ def format_duration(seconds: float) -> str:
         return "0s"
     if seconds < 1:
         ms = seconds * 1000
-        return f"{ms:g}ms" if ms >= 1 else f"{seconds * 1e6:g}us"
+        return f"{ms:.10g}ms" if ms >= 1 else f"{seconds * 1e6:.10g}us"
     if seconds >= 60 and seconds % 60 == 0:
-        return f"{seconds / 3600:g}h" if seconds % 3600 == 0 else f"{seconds / 60:g}m"
-    return f"{seconds:g}s"
+        return f"{seconds / 3600:.10g}h" if seconds % 3600 == 0 else f"{seconds / 60:.10g}m"
+    return f"{seconds:.10g}s"
 
 
 Duration = Annotated[
