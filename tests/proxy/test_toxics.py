@@ -46,8 +46,9 @@ def test_latency_on_both_streams_adds_up(api, echo_upstream):
     _, port = make_proxy(api, "both", echo_upstream)
     add_toxic(api, "both", type="latency", stream="upstream", attributes={"latency": 100})
     add_toxic(api, "both", type="latency", stream="downstream", attributes={"latency": 150})
-    took = round_trip(connect(port), b"x")
-    assert 0.248 <= took < 0.29, took
+    sock = connect(port)
+    took = round_trip(sock, b"x")
+    assert 0.248 <= took < 0.25 + 0.05, took
 
 
 def test_jitter_stays_within_bounds(api, echo_upstream):
@@ -76,7 +77,7 @@ def test_reset_peer_waits_its_timeout(api, echo_upstream):
     sock.sendall(b"x")
     with pytest.raises(ConnectionResetError):
         sock.recv(10)
-    assert 0.19 <= time.perf_counter() - start < 0.35
+    assert 0.19 <= time.perf_counter() - start < 0.45
 
 
 def test_timeout_drops_data_then_closes(api, echo_upstream):
@@ -85,7 +86,7 @@ def test_timeout_drops_data_then_closes(api, echo_upstream):
     sock = connect(port)
     sock.sendall(b"lost")
     data, took = read_until_closed(sock)
-    assert data == b"" and 0.28 <= took <= 0.36, took
+    assert data == b"" and 0.28 <= took <= 0.45, took
 
 
 def test_timeout_zero_holds_until_removed(api, echo_upstream):
@@ -144,7 +145,7 @@ def test_slow_close_delays_the_close(api, echo_upstream):
     round_trip(slow, b"data still flows")
     slow.shutdown(socket.SHUT_WR)
     _, took = read_until_closed(slow)
-    assert quick < 0.1 and 0.29 <= took <= 0.4, (quick, took)
+    assert quick < 0.15 and 0.29 <= took <= 0.45, (quick, took)
 
 
 def test_noop_passes_through(api, echo_upstream):
