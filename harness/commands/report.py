@@ -1,16 +1,93 @@
-"""`chaosdrill report` (being built: see the open issues)."""
+"""`chaosdrill report JOURNAL.json...`: render the reports of saved runs again.
+
+Reads only the journal (docs/journal.md), so reports can be re-rendered
+after a template change or on another machine. One journal: report.html,
+summary.md and junit.xml next to it (or in --out). Several: each one's
+reports next to it, plus a suite index.html and one junit.xml in --out.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
 
 from harness.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="(not available yet)")
-    p.set_defaults(func=_not_yet)
+    p = sub.add_parser(
+        "report",
+        help="render report.html, summary.md and junit.xml from saved journal(s)",
+        description="Render a drill's reports again from its journal.json. With several journals, "
+        "also write a suite index.html and one junit.xml.",
+    )
+    p.add_argument("journals", nargs="+", type=Path, metavar="JOURNAL", help="journal.json of a run")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default: next to the journal; with several, their common parent "
+                        "gets the suite index)")
+    p.add_argument("--junit", type=Path, default=None, help="write the JUnit XML here instead")
+    p.set_defaults(func=cmd_report)
 
 
-def _not_yet(args: argparse.Namespace) -> int:
-    raise UsageError("'chaosdrill report' is not available in this version yet")
+def load_journal(path: Path) -> dict[str, Any]:
+    """The journal at `path`, or a UsageError naming what is wrong with it."""
+    if path.is_dir():
+        path = path / "journal.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such journal file") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(data, dict) or data.get("format") != "chaosdrill-journal":
+        raise UsageError(f"{path}: not a chaosdrill journal (\"format\" is not \"chaosdrill-journal\")")
+    if data.get("version") != 1:
+        raise UsageError(f"{path}: journal version {data.get('version')!r} is not supported (expected 1)")
+    return data
+
+
+def run_folder(path: Path, out: Path | None) -> Path:
+    """Where one run of a suite is rendered: its own folder, never shared with another journal.
+
+    A run folder's journal.json renders next to it (or into OUT/<run folder>);
+    loose journals such as pass.json and fail.json side by side each get
+    a folder named after their file.
+    """
+    name = path.parent.name if path.name == "journal.json" else path.stem
+    if out is not None:
+        return out / name
+    return path.parent if path.name == "journal.json" else path.parent / name
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.report import render_all, render_suite
+
+    paths = [p / "journal.json" if p.is_dir() else p for p in args.journals]
+    loaded = [(load_journal(p), p) for p in paths]
+    if len(loaded) == 1:
+        journal, path = loaded[0]
+        out = args.out or path.parent
+        written = render_all(journal, out, args.junit)
+        print(f"{journal.get('status', '?').upper()}: {(journal.get('scenario') or {}).get('title', path)}")
+        for name, where in written.items():
+            print(f"  {name}: {where}")
+        return 0
+    runs = []
+    for journal, path in loaded:
+        run_dir = run_folder(path, args.out)
+        render_all(journal, run_dir)
+        runs.append((journal, run_dir))
+    out = args.out or Path(os.path.commonpath([str(p.parent.resolve()) for p in paths]))
+    written = render_suite(runs, out, args.junit)
+    passed = sum(1 for j, _ in loaded if j.get("status") == "passed")
+    print(f"{passed}/{len(loaded)} passed")
+    for name, where in written.items():
+        print(f"  {name}: {where}")
+    return 0

@@ -63,7 +63,7 @@ def render_suite(journals: list[tuple[dict[str, Any], Path]], out_dir: Path,
             "name": scenario_name(journal),
             "href": Path(os.path.relpath(target, out_dir)).as_posix() if target else None,
             "duration": fmt.duration(journal.get("duration_s")),
-            "started": journal.get("started_at", ""),
+            "started": fmt.when(journal.get("started_at"), None),
             "reason": journal.get("reason", ""),
             **counts,
         })

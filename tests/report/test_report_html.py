@@ -1,0 +1,186 @@
+"""report.html from the fixture journals: content, order, self-containment, robustness."""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from harness.report import render_all
+from harness.report.formatting import expectation_title
+
+
+def text_of(page: str) -> str:
+    """Visible-ish text: tags dropped, entities decoded, whitespace collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+@pytest.mark.parametrize("name,word", [("pass", "PASSED"), ("fail", "FAILED"), ("abort", "ABORTED")])
+def test_banner_shows_verdict_title_plan_and_host(rendered, name, word, load):
+    journal = load(name)
+    page = rendered[name]["report"].read_text()
+    banner = page[page.index('<section id="verdict">'):page.index('<section id="timeline">')]
+    assert f'class="banner {journal["status"]}"' in banner
+    assert word in banner
+    text = text_of(banner)
+    assert journal["scenario"]["title"] in text
+    assert journal["scenario"]["plan"][:60] in text
+    assert journal["environment"]["host"] in text
+    assert "Python " + journal["environment"]["python"] in text
+    if journal["reason"]:
+        assert journal["reason"] in text
+
+
+def test_sections_come_in_the_documented_order(rendered):
+    page = rendered["fail"]["report"].read_text()
+    order = ["verdict", "timeline", "charts", "expectations", "endpoints", "integrity", "appendix"]
+    positions = [page.index(f'<section id="{s}">') for s in order]
+    assert positions == sorted(positions)
+
+
+@pytest.mark.parametrize("name", ["pass", "fail", "abort"])
+def test_every_expectation_has_a_row_with_measured_threshold_and_verdict(rendered, name, load):
+    page = rendered[name]["report"].read_text()
+    section = page[page.index('<section id="expectations">'):page.index('<section id="endpoints">')]
+    rows = re.findall(r"<tr class=\"(pass|fail)\">(.*?)</tr>", section, re.S)
+    expectations = load(name)["expectations"]
+    assert len(rows) == len(expectations)
+    for (cls, row), exp in zip(rows, expectations):
+        cells = text_of(row)
+        assert cls == ("pass" if exp["passed"] else "fail")
+        assert ("PASS" if exp["passed"] else "FAIL") in cells
+        assert exp["phase"] in cells and exp["name"] in cells
+        assert html.unescape(exp["threshold"]) in cells and exp["display"] in cells
+        if exp["why"]:
+            assert exp["why"] in cells
+
+
+def test_failing_invariant_lists_offending_ids_and_counts(rendered):
+    page = rendered["fail"]["report"].read_text()
+    section = text_of(page[page.index('<section id="integrity">'):page.index('<section id="appendix">')])
+    assert "VIOLATED" in section and "no_double_disbursement" in section
+    for loan in ("loan-7f3a91", "loan-80c2d4", "loan-b1e077"):
+        assert loan in section
+    assert "duplicates: 3" in section
+    # ids of passing invariants are not listed as offending
+    assert section.count("offending ids") == 1
+
+
+def test_timeline_labels_every_fault_and_marks_the_abort(rendered, load):
+    fail = rendered["fail"]["report"].read_text()
+    timeline = fail[fail.index('<section id="timeline">'):fail.index('<section id="charts">')]
+    for fault in load("fail")["faults"]:
+        assert html.escape(fault["label"], quote=False) in timeline
+        assert fault["attributes"] and all(f"{k}={v}" in timeline for k, v in fault["attributes"].items())
+    assert "ABORT" not in timeline
+
+    abort = rendered["abort"]["report"].read_text()
+    timeline = abort[abort.index('<section id="timeline">'):abort.index('<section id="charts">')]
+    assert 'class="abort-line"' in timeline and "ABORT 0:31" in timeline
+    assert "recovery (not run)" in timeline
+    assert "N1" in timeline and "on-call paged" in timeline  # the note
+    assert "Not judged" in abort and "surge" in text_of(abort[abort.index('<section id="expectations">'):])
+
+
+def test_charts_share_the_time_axis_and_draw_fault_bands_on_each(rendered, load):
+    page = rendered["fail"]["report"].read_text()
+    charts = re.findall(r"<svg class=\"chart\".*?</svg>", page[page.index('<section id="charts">'):], re.S)
+    assert len(charts) == 3  # throughput, latency, breaker/gateway states
+    faults = [f for f in load("fail")["faults"]]
+    for svg in charts:
+        ET.fromstring(svg)  # well-formed SVG
+        assert svg.count('class="fault-band"') >= len(faults) + 1  # one per fault + the legend swatch
+        assert "time since load start (m:ss)" in svg
+        assert "0:00" in svg and "0:40" in svg
+    throughput, latency, states = charts
+    for label in ("success", "degraded (explicit)", "rejected (explicit)", "ungraceful", "requests / s"):
+        assert label in throughput
+    assert "latency (log scale)" in latency  # 10 ms .. 3 s spans decades
+    for label in ("p50", "p95", "p99", "ms"):
+        assert label in latency
+    for label in ("breaker payment-gateway-primary (lending#0)", "gateway in use (lending#0)", "open",
+                  "half-open", "closed", "backup", "primary"):
+        assert label in states
+
+
+def test_latency_axis_is_linear_when_it_does_not_span_decades(tmp_path, load):
+    journal = load("pass")
+    for sec in journal["metrics"]:  # flatten every latency into 20..60 ms
+        for ep in sec["endpoints"].values():
+            ep["hist"] = {"n": ep["n"], "sum_us": ep["n"] * 30000, "max_us": 60000,
+                          "b": {"1000": max(ep["n"] - 1, 0), "1200": 1} if ep["n"] else {}}
+    page = render_all(journal, tmp_path)["report"].read_text()
+    assert ">latency</text>" in page and "log scale" not in page
+
+
+def test_per_endpoint_tables_per_phase(rendered, load):
+    page = rendered["pass"]["report"].read_text()
+    section = page[page.index('<section id="endpoints">'):page.index('<section id="integrity">')]
+    journal = load("pass")
+    for phase in journal["phases"]:
+        assert f"<h3>{phase['name']} " in section
+    endpoints = {e for s in journal["metrics"] for e in s["endpoints"]}
+    for ep in endpoints:
+        assert section.count(f"<code>{html.escape(ep)}</code>") == len(journal["phases"])
+    # the bureau-down phase shows the degraded share the fixture produced
+    bureau = journal["phases"][1]
+    n = sum(s["endpoints"]["POST /v1/loans"]["n"] for s in journal["metrics"]
+            if bureau["start"] <= s["t"] < bureau["end"])
+    assert f"{n:,}" in section
+
+
+def test_appendix_has_scenario_versions_and_event_log(rendered, load):
+    page = rendered["abort"]["report"].read_text()
+    appendix = text_of(page[page.index('<section id="appendix">'):])
+    assert "title: Overload without load shedding" in appendix  # YAML
+    assert "abort_if:" in appendix
+    assert "locust 2.32.4" in appendix
+    for event in load("abort")["events"]:
+        assert event["message"] in appendix
+
+
+@pytest.mark.parametrize("name", ["pass", "fail", "abort"])
+def test_self_contained_nothing_to_fetch(rendered, name):
+    page = rendered[name]["report"].read_text()
+    assert not re.search(r"<(script|link|img|iframe|object|embed)\b", page, re.I)
+    assert not re.search(r"\b(src|href)\s*=", page, re.I)
+    assert "url(" not in page and "@import" not in page and "@font-face" not in page
+    # the only URL-looking strings are the SVG namespace (an identifier, never fetched)
+    urls = set(re.findall(r"https?://[^\s\"'<)]+", page))
+    assert urls <= {"http://www.w3.org/2000/svg"}, urls
+
+
+def test_print_css_present(rendered):
+    page = rendered["pass"]["report"].read_text()
+    assert "@media print" in page and "break-inside: avoid" in page
+
+
+def test_hostile_text_is_escaped(tmp_path, load):
+    journal = load("pass")
+    journal["scenario"]["title"] = "<script>alert(1)</script>"
+    journal["events"].append({"t": 3.0, "type": "note", "message": "<img src=x onerror=alert(2)>", "data": {}})
+    page = render_all(journal, tmp_path)["report"].read_text()
+    assert "<script>" not in page and "<img" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_journal_of_a_run_that_failed_early(tmp_path):
+    """No metrics, phases, faults, invariants or environment: every report still renders and says so."""
+    journal = {"format": "chaosdrill-journal", "version": 1, "run_id": "x", "status": "error", "exit_code": 3,
+               "reason": "service lending never became healthy", "scenario": {"title": "Early death"}}
+    paths = render_all(journal, tmp_path)
+    page = paths["report"].read_text()
+    assert "ERROR" in page and "service lending never became healthy" in page
+    assert "No request metrics were recorded" in page and "No invariants were audited" in page
+    suite = ET.parse(paths["junit"]).getroot().find("testsuite")
+    assert suite.get("errors") == "1" and suite.find("testcase/error") is not None
+    assert "⚠️ ERROR: Early death" in paths["summary"].read_text()
+
+
+def test_expectation_title_names_phase_endpoint_and_threshold():
+    assert expectation_title({"phase": "bureau-down", "name": "ungraceful", "threshold": "== 0"}) == \
+        "bureau-down: ungraceful == 0"
+    assert expectation_title({"phase": "p", "endpoint": "POST /v1/loans", "name": "error_rate",
+                              "threshold": "< 1%"}) == "p POST /v1/loans: error_rate < 1%"
