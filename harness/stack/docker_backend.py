@@ -48,6 +48,7 @@ SERVICE_PORT_DEFAULT = 8080
 LINK_PORT_BASE = 20000  # proxies for links listen on these ports inside the fault proxy container
 EDGE_PORT_BASE = 21000  # and the edge proxies on these (published on 127.0.0.1)
 TOXIPROXY_API_PORT = 8474
+STATE_TTL = 0.2  # seconds a container's inspected state is reused
 FAULT_PROXY_IMAGE_ENV = "CHAOSDRILL_FAULT_PROXY_IMAGE"
 
 
@@ -167,6 +168,7 @@ class DockerInstance:
     container: Any = field(default=None, repr=False)
     paused: bool = False
     host: str = HOST
+    _state_at: float = field(default=float("-inf"), repr=False)
 
     @property
     def name(self) -> str:
@@ -185,13 +187,20 @@ class DockerInstance:
         return self.container.short_id if self.container is not None else None
 
     def _state(self) -> dict[str, Any]:
+        """The container's state, fresh at most STATE_TTL old: samplers ask every second, per instance."""
         if self.container is None:
             return {}
-        try:
-            self.container.reload()
-        except Exception:
-            return {}
+        now = time.monotonic()
+        if now - self._state_at > STATE_TTL:
+            try:
+                self.container.reload()
+            except Exception:
+                return {}
+            self._state_at = now
         return self.container.attrs.get("State", {})
+
+    def _changed(self) -> None:
+        self._state_at = float("-inf")
 
     @property
     def pid(self) -> int | None:
@@ -211,6 +220,7 @@ class DockerInstance:
             ports={f"{self.container_port}/tcp": (HOST, self.port)},
             **self.create_args,
         )
+        self._changed()
 
     def start(self) -> None:
         if self.container is None:
@@ -220,6 +230,7 @@ class DockerInstance:
             self.container.unpause()
         elif status != "running":
             self.container.start()
+        self._changed()
         self.paused = False
 
     def running(self) -> bool:
@@ -238,33 +249,40 @@ class DockerInstance:
                 self.container.kill(signal="SIGKILL")
                 self.container.wait(timeout=10)
             except Exception as exc:
+                self._changed()
                 if self.running():
                     raise HarnessError(f"container {self.container_name}: kill failed: {exc}") from None
+        self._changed()
         self.paused = False
 
     def pause(self) -> None:
         """Freeze every process of the container (cgroup freezer): connections stay open, nothing answers."""
         if self.status == "running":
             self.container.pause()
+        self._changed()
         self.paused = True
 
     def resume(self) -> None:
         if self.status == "paused":
             self.container.unpause()
+        self._changed()
         self.paused = False
 
     def stop(self, grace: float = 3.0) -> None:
         """SIGTERM, SIGKILL after `grace` (unpausing first, or the signal waits)."""
         if self.status == "paused":
             self.container.unpause()
+        self._changed()
         if self.running():
             self.container.stop(timeout=max(1, int(round(grace))))
+        self._changed()
         self.paused = False
 
     def restart(self, grace: float = 3.0) -> None:
         if self.status == "paused":
             self.container.unpause()
         self.container.restart(timeout=max(1, int(round(grace))))
+        self._changed()
         self.paused = False
 
     def logs(self) -> bytes:
