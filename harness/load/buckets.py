@@ -14,7 +14,7 @@ The listener only increments counters; no JSON is written per request.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 from harness.load.classify import Classifier
 from harness.metrics.histogram import Histogram
@@ -40,21 +40,22 @@ class _Bucket:
 
 
 class MetricsCollector:
-    def __init__(self, classifier: Classifier, worker: str) -> None:
+    def __init__(self, classifier: Classifier, worker: str, clock: Callable[[], float] = time.time) -> None:
         self.classifier = classifier
         self.worker = worker
+        self.clock = clock
         self.clock_offset = 0.0
         self._seconds: dict[int, dict[str, _Bucket]] = {}
         self._acks: list[dict[str, Any]] = []
 
     def now(self) -> float:
-        return time.time() + self.clock_offset
+        return self.clock() + self.clock_offset
 
     # ------------------------------------------------------------ hot path
     def on_request(self, request_type: str = "", name: str = "", response_time: float = 0.0,
                    response: Any = None, exception: BaseException | None = None, **_: Any) -> None:
         cls, code, missing = self.classifier.classify(response, exception, response_time or 0.0)
-        second = int(time.time() + self.clock_offset)
+        second = int(self.clock() + self.clock_offset)
         endpoints = self._seconds.get(second)
         if endpoints is None:
             endpoints = self._seconds[second] = {}
