@@ -70,6 +70,9 @@ def check_scenario(data: dict[str, Any], report: Report, stack: Any = None) -> N
             for ep, body in _mapping(expect.get("endpoints")).items()
         ]
         for loc, body in targets:
+            if body.get("retry_after") == "required" and not stack.classification.retry_after_required:
+                report(loc + ("retry_after",), f"stack {stack.name} names no codes that must carry Retry-After "
+                       "(classification.retry_after_required), so this cannot be checked")
             for code in _mapping(body.get("codes")):
                 if code not in codes:
                     report(loc + ("codes", code), unknown_name("code", code, codes, f"stack {stack.name}"))
