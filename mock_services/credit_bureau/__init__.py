@@ -1,0 +1,1 @@
+"""credit-bureau: deterministic credit reports per user id."""

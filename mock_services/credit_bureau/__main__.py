@@ -1,0 +1,3 @@
+from mock_services.credit_bureau.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""lending: the borrower-facing service and its resilience mechanisms."""

@@ -1,0 +1,3 @@
+from mock_services.lending.app import main
+
+main()

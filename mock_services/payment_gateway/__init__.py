@@ -1,0 +1,1 @@
+"""payment-gateway: idempotent disbursements and collections with a ledger."""

@@ -1,0 +1,3 @@
+from mock_services.payment_gateway.app import main
+
+main()

@@ -1,0 +1,133 @@
+"""payment-gateway: money movements keyed by an Idempotency-Key header.
+
+The same key with the same body returns the original result and moves money
+once; the same key with a different body is refused (409). A movement is
+committed to SQLite (WAL) before it is acknowledged, so an acknowledged
+payment survives kill -9. `GET /v1/{kind}/{key}` tells a caller whose call
+timed out whether the money moved; `GET /v1/ledger` lists every movement
+for the audit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter
+
+from mock_services.runtime import (ConfigError, add_common_routes, base_parser, bind, event, fail,
+                                   open_database, run_service, setup_logging)
+from mock_services.web import Application, Request, Response, json_response
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS movements (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    reference TEXT NOT NULL,
+    body_hash TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+KINDS = {"disbursements": "disbursement", "collections": "collection"}
+
+
+class Gateway:
+    def __init__(self, name: str, db: sqlite3.Connection) -> None:
+        self.name = name
+        self.db = db
+        self.registry = CollectorRegistry()
+        self.moved = Counter("chaosdrill_gateway_movements_total", "Money movements",
+                             ["kind", "result"], registry=self.registry)
+        self.app = Application()
+        add_common_routes(self.app, self.registry, lambda: True)
+        for path_kind in KINDS:
+            self.app.route("POST", f"/v1/{path_kind}")(self._make_create(path_kind))
+            self.app.route("GET", f"/v1/{path_kind}/{{key}}")(self._make_lookup(path_kind))
+        self.app.route("GET", "/v1/ledger")(self.ledger)
+
+    def _movement(self, row: tuple) -> dict[str, Any]:
+        key, kind, amount, reference, created_at = row
+        return {"key": key, "kind": kind, "amount": amount, "reference": reference,
+                "status": "succeeded", "provider": self.name, "created_at": created_at}
+
+    def _make_create(self, path_kind: str):
+        kind = KINDS[path_kind]
+
+        async def create(request: Request) -> Response:
+            key = request.headers.get("idempotency-key", "").strip()
+            if not key:
+                return json_response(400, {"error": "missing_idempotency_key", "message": "Idempotency-Key header is required"})
+            try:
+                body = request.json()
+                amount = body["amount"]
+                reference = str(body["reference"])
+                if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+                    raise ValueError("amount must be a positive integer")
+            except (ValueError, KeyError, TypeError) as exc:
+                return json_response(400, {"error": "invalid_request", "message": f"bad body: {exc}"})
+            body_hash = hashlib.sha256(json.dumps([kind, amount, reference]).encode()).hexdigest()
+            row = self.db.execute("SELECT key, kind, amount, reference, created_at, body_hash FROM movements WHERE key=?",
+                                  (key,)).fetchone()
+            if row is not None:
+                if row[5] != body_hash:
+                    self.moved.labels(kind, "conflict").inc()
+                    return json_response(409, {"error": "idempotency_key_conflict",
+                                               "message": f"key {key} was used with a different request"})
+                self.moved.labels(kind, "replayed").inc()
+                return json_response(200, {**self._movement(row[:5]), "replayed": True})
+            created_at = time.time()
+            # autocommit mode: the INSERT is its own durable transaction before we answer
+            self.db.execute("INSERT INTO movements (key, kind, amount, reference, body_hash, created_at) "
+                            "VALUES (?, ?, ?, ?, ?, ?)", (key, kind, amount, reference, body_hash, created_at))
+            self.moved.labels(kind, "created").inc()
+            return json_response(201, {**self._movement((key, kind, amount, reference, created_at)), "replayed": False})
+
+        return create
+
+    def _make_lookup(self, path_kind: str):
+        kind = KINDS[path_kind]
+
+        async def lookup(request: Request, key: str) -> Response:
+            row = self.db.execute("SELECT key, kind, amount, reference, created_at FROM movements WHERE key=? AND kind=?",
+                                  (key, kind)).fetchone()
+            if row is None:
+                return json_response(404, {"error": "not_found", "key": key, "message": f"no {kind} with key {key}"})
+            return json_response(200, self._movement(row))
+
+        return lookup
+
+    async def ledger(self, request: Request) -> Response:
+        rows = self.db.execute("SELECT key, kind, amount, reference, created_at FROM movements ORDER BY seq").fetchall()
+        movements = [self._movement(row) for row in rows]
+        totals = {"disbursed": sum(m["amount"] for m in movements if m["kind"] == "disbursement"),
+                  "collected": sum(m["amount"] for m in movements if m["kind"] == "collection")}
+        return json_response(200, {"provider": self.name, "movements": movements, "totals": totals})
+
+
+def main() -> None:
+    parser = base_parser("payment-gateway", "Mock payment gateway: idempotent disbursements and collections.")
+    parser.add_argument("--name", default="primary", help="provider name (primary, backup)")
+    args = parser.parse_args()
+    logger = setup_logging(f"payment-gateway-{args.name}", args.log_level)
+    try:
+        db = open_database(args.db, SCHEMA)
+        sock = bind(args.host, args.port)
+    except ConfigError as exc:
+        fail(f"payment-gateway-{args.name}", str(exc))
+    gateway = Gateway(args.name, db)
+    event(logger, "starting", db=args.db)
+
+    async def stop() -> None:
+        db.close()
+
+    run_service(f"payment-gateway-{args.name}", args.host, sock, gateway.app, stop=stop)
+
+
+if __name__ == "__main__":
+    main()
