@@ -59,6 +59,10 @@ class LoadConfig:
     run_time_s: float
     pacing: Pacing | None
     borrower: dict[str, Any] = field(default_factory=dict)
+    master_bind_host: str = "127.0.0.1"
+    master_port: int = 0
+    expect_workers: int = 0
+    worker_join_timeout_s: float = 30.0
     raw: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -157,6 +161,15 @@ def _classification(raw: Any) -> tuple[str, dict[str, str]]:
     return fld, code_classes
 
 
+def _bind_host(value: Any) -> str:
+    """Loopback unless the config explicitly names another address (remote workers)."""
+    if value is None:
+        return "127.0.0.1"
+    if not isinstance(value, str) or not value:
+        raise UsageError(f"load config master_bind_host: expected an address, got {value!r}")
+    return value
+
+
 def parse_config(data: Any) -> LoadConfig:
     if not isinstance(data, dict):
         raise UsageError("load config: expected a JSON object")
@@ -202,6 +215,10 @@ def parse_config(data: Any) -> LoadConfig:
         run_time_s=seconds(data["run_time_s"], "run_time_s"),
         pacing=_pacing(data.get("pacing")),
         borrower=borrower,
+        master_bind_host=_bind_host(data.get("master_bind_host")),
+        master_port=_number(data, "master_port", default=0, integer=True),
+        expect_workers=_number(data, "expect_workers", default=0, integer=True),
+        worker_join_timeout_s=seconds(data.get("worker_join_timeout_s", 30.0), "worker_join_timeout_s"),
         raw=data,
     )
 

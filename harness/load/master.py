@@ -32,7 +32,6 @@ from harness.load.standalone import StreamFiles
 from harness.load.users import locustfile_source, prepare_user_classes, stop_timeout
 
 log = logging.getLogger("chaosdrill.load")
-WORKER_JOIN_TIMEOUT_S = 30.0
 
 
 def _set_parent_death_signal() -> None:
@@ -46,12 +45,13 @@ def _set_parent_death_signal() -> None:
 
 
 class Master:
-    def __init__(self, config: LoadConfig, bind_host: str = "127.0.0.1", bind_port: int = 0) -> None:
+    def __init__(self, config: LoadConfig) -> None:
         self.config = config
         self.files = StreamFiles(config)
         classes = prepare_user_classes(config)
         self.env = Environment(user_classes=classes, stop_timeout=stop_timeout(config))
-        self.runner = self.env.create_master_runner(master_bind_host=bind_host, master_bind_port=bind_port)
+        self.runner = self.env.create_master_runner(master_bind_host=config.master_bind_host,
+                                                       master_bind_port=config.master_port)
         self.port: int = self.runner.server.port
         self.source = locustfile_source(config.locustfile)
         self.finals: set[str] = set()
@@ -87,7 +87,8 @@ class Master:
             self.popens.append(subprocess.Popen(cmd, stdin=subprocess.DEVNULL, preexec_fn=_set_parent_death_signal))
 
     def wait_for_workers(self, n: int, stop: Any) -> None:
-        deadline = time.monotonic() + WORKER_JOIN_TIMEOUT_S
+        wait_s = self.config.worker_join_timeout_s
+        deadline = time.monotonic() + wait_s
         while self.runner.worker_count < n:
             if stop.is_set():
                 return
@@ -96,36 +97,47 @@ class Master:
                 raise HarnessError(f"load worker process(es) {dead} exited before joining the master")
             if time.monotonic() > deadline:
                 raise HarnessError(f"only {self.runner.worker_count} of {n} load workers joined the master "
-                                   f"on 127.0.0.1:{self.port} within {WORKER_JOIN_TIMEOUT_S:.0f} s")
+                                   f"on {self.config.master_bind_host}:{self.port} within {wait_s:g} s")
             gevent.sleep(0.05)
         log.info("%d workers joined", self.runner.worker_count)
 
-    def check_lost(self) -> None:
-        for client in list(self.runner.clients.values()):
-            if client.state == STATE_MISSING and client.id not in self.lost:
-                self.lost.add(client.id)
-                self._event("worker_lost", client.id, "missed heartbeats")
-        for p in self.popens:
-            if p.poll() is not None and f"pid:{p.pid}" not in self.lost:
-                self.lost.add(f"pid:{p.pid}")
-                self._event("worker_lost", f"pid:{p.pid}", f"local worker process exited with {p.returncode}")
+    def _name(self, client_id: str) -> str:
+        return self.workers.get(client_id, client_id)
 
-    def _event(self, kind: str, worker: str, detail: str) -> None:
-        log.warning("%s: %s (%s)", kind, worker, detail)
-        self.files.metrics.write([{"v": RECORD_VERSION, "event": kind, "worker": self.workers.get(worker, worker),
-                                   "t": time.time(), "detail": detail}])
+    def check_lost(self) -> None:
+        """One worker_lost event per worker, whichever sign comes first."""
+        for client in list(self.runner.clients.values()):
+            if client.state == STATE_MISSING:
+                self._lost(self._name(client.id), "missed heartbeats")
+        for p in self.popens:
+            if p.poll() is not None:
+                names = [n for n in self.workers.values() if n.endswith(f":{p.pid}")]
+                self._lost(names[0] if names else f"pid:{p.pid}", f"local worker process exited with {p.returncode}")
+
+    def _lost(self, name: str, detail: str) -> None:
+        if name not in self.lost:
+            self.lost.add(name)
+            self._event("worker_lost", name, detail)
+
+    def _event(self, kind: str, worker: str, detail: str, **extra: Any) -> None:
+        log.log(logging.INFO if kind == "master_listening" else logging.WARNING, "%s: %s (%s)", kind, worker, detail)
+        self.files.metrics.write([{"v": RECORD_VERSION, "event": kind, "worker": worker,
+                                   "t": time.time(), "detail": detail, **extra}])
 
     # ------------------------------------------------------------ run
     def run(self, stop: Any) -> int:
         config = self.config
         schedule = LoadSchedule(config)
+        self._event("master_listening", "master", f"{config.master_bind_host}:{self.port}", port=self.port)
         try:
             self.start_local_workers(config.processes)
-            self.wait_for_workers(config.processes, stop)
+            self.wait_for_workers(config.processes + config.expect_workers, stop)
             if not stop.is_set():
                 self.runner.start(schedule.initial.users, schedule.initial.spawn_rate)
                 follow_schedule(self.runner, schedule, stop, config.run_time_s, tick=self.check_lost)
-            expected = {c.id for c in self.runner.clients.values() if c.state != STATE_MISSING}
+            self.check_lost()
+            expected = {c.id for c in self.runner.clients.values()
+                        if c.state != STATE_MISSING and self._name(c.id) not in self.lost}
             # Locust's own "stop" parks each worker for stop_timeout before it
             # listens again; "quit" stops users gracefully (in-flight tasks
             # finish), fires test_stop (the worker's final flush) and exits.

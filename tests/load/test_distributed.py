@@ -1,0 +1,63 @@
+"""Distributed load beyond the basics: a worker that joins from outside
+(`chaosdrill worker`), and a worker lost mid-run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import psutil
+
+from .conftest import ROOT
+from .test_load_process import check_exact, scripted
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_worker_started_by_hand_joins_and_counts_exactly(scripted_server, load_run, tmp_path):
+    port = free_port()
+    run = load_run(hosts=[scripted_server.url], users=6, run_time_s=3, processes=1, expect_workers=1,
+                   master_port=port, **scripted()).start()
+    log = open(tmp_path / "worker.log", "wb")
+    worker = subprocess.Popen([sys.executable, "-m", "harness.cli", "worker", "--master", f"127.0.0.1:{port}",
+                               "--name", "by-hand"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        assert run.wait(timeout=40) == 0, run.log_text()
+        assert worker.wait(timeout=10) == 0
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+        log.close()
+    series, merger = run.series()
+    check_exact(series, scripted_server.counts())
+    assert "by-hand" in merger.workers and len(merger.workers) == 2
+
+
+def test_a_lost_worker_is_an_event_in_the_stream(scripted_server, load_run):
+    run = load_run(hosts=[scripted_server.url], users=4, run_time_s=4, processes=2,
+                   **scripted(user_classes=["OkUser"])).start()
+    deadline = time.time() + 30
+    while len(run.records()) < 2 and time.time() < deadline:
+        time.sleep(0.1)
+    workers = psutil.Process(run.popen.pid).children()
+    assert len(workers) == 2, run.log_text()
+    workers[0].kill()
+    assert run.wait(timeout=30) == 0, run.log_text()
+    from harness.load.stream import MetricsTail
+
+    tail = MetricsTail(run.config["metrics_path"])
+    tail.poll()
+    events = tail.take_events()
+    lost = [e for e in events if e["event"] == "worker_lost"]
+    assert len(lost) == 1 and str(workers[0].pid) in lost[0]["worker"], events
+    assert [e["port"] for e in events if e["event"] == "master_listening"]
