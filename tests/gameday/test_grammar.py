@@ -1,0 +1,117 @@
+"""The game day command line: what is accepted, what is refused, what completes."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.errors import UsageError
+from harness.gameday.grammar import (ClearCommand, FaultCommand, HypothesisEnd, HypothesisStart, NoteCommand,
+                                     PhaseCommand, QuitCommand, UsersCommand, Vocabulary, complete, parse, suggest)
+
+VOCAB = Vocabulary(
+    links={"lending->credit-bureau-a": "credit-bureau-a", "lending->credit-bureau-b": "credit-bureau-b",
+           "lending->payment-gateway-primary": "payment-gateway-primary", "client->lending": "lending"},
+    services={"lending": 2, "credit-bureau-a": 1, "credit-bureau-b": 1, "payment-gateway-primary": 1},
+    fault_ids=["g1", "g2"],
+    phases=["baseline", "bureau-down"],
+)
+
+
+def test_latency_with_jitter_reads_like_the_fixture_keywords():
+    cmd = parse("latency lending->credit-bureau-a 800ms jitter=200ms", VOCAB)
+    assert isinstance(cmd, FaultCommand)
+    (spec,) = cmd.specs
+    assert (spec.link, spec.toxic, spec.stream) == ("lending->credit-bureau-a", "latency", "downstream")
+    assert spec.attributes == {"latency": 800, "jitter": 200}
+
+
+def test_each_attribute_is_read_in_its_own_unit():
+    # slicer's delay is in microseconds: 1ms is 1000, not 1
+    (spec,) = parse("slicer credit-bureau-a 100 delay=1ms", VOCAB).specs
+    assert spec.attributes == {"average_size": 100, "delay": 1000}
+    (spec,) = parse("latency credit-bureau-a 1.5s", VOCAB).specs
+    assert spec.attributes == {"latency": 1500}
+
+
+def test_a_service_name_means_every_link_into_it():
+    cmd = parse("down credit-bureau-b", VOCAB)
+    assert [s.link for s in cmd.specs] == ["lending->credit-bureau-b"]
+    assert cmd.specs[0].toxic == "down"
+
+
+def test_http_toxics_run_upstream_and_take_their_status():
+    (spec,) = parse("http_error lending->payment-gateway-primary 503 toxicity=0.25", VOCAB).specs
+    assert (spec.stream, spec.toxicity, spec.attributes) == ("upstream", 0.25, {"status": 503})
+
+
+def test_process_faults_name_an_instance():
+    (spec,) = parse("pause lending#1", VOCAB).specs
+    assert (spec.service, spec.instance, spec.action) == ("lending", 1, "pause")
+    (spec,) = parse("kill credit-bureau-a", VOCAB).specs
+    assert (spec.service, spec.instance, spec.action) == ("credit-bureau-a", 0, "kill")
+
+
+@pytest.mark.parametrize("line, message", [
+    ("latency nowhere 800ms", "unknown link or service 'nowhere'"),
+    ("latency credit-bureau-a 800ms jiter=1", "did you mean 'jitter'"),
+    ("latency credit-bureau-a", "needs attribute(s): latency"),
+    ("latency credit-bureau-a soon", "expected a duration"),
+    ("http_error credit-bureau-a 503 stream=downstream", "upstream stream only"),
+    ("latency credit-bureau-a 1s toxicity=2", "toxicity"),
+    ("kill lending#2", "no #2"),
+    ("kill nowhere", "unknown service"),
+    ("down credit-bureau-a 5", "takes only"),
+    ("clear g9", "no active fault 'g9'"),
+    ("users many", "users N"),
+    ("users 10 0", "above 0"),
+    ("hypothesis start steady expect error_rat<1%", "error_rat"),
+    ("hypothesis start steady expect p99_ms<3%", "p99_ms"),
+    ("hypothesis start steady", "at least one expectation"),
+    ("phase nowhere", "no phase 'nowhere'"),
+    ("note", "write the text"),
+    ("frobnicate", "unknown command 'frobnicate'"),
+])
+def test_bad_lines_are_refused_with_the_word_at_fault(line, message):
+    with pytest.raises(UsageError, match=None) as info:
+        parse(line, VOCAB)
+    assert message in str(info.value)
+
+
+def test_other_commands():
+    assert parse("  ", VOCAB) is None
+    assert parse("clear all", VOCAB) == ClearCommand("all")
+    assert parse("clear g2", VOCAB) == ClearCommand("g2")
+    assert parse("users 50 10", VOCAB) == UsersCommand(50, 10.0)
+    assert parse("note 14:03 paged on-call, rolled back", VOCAB) == NoteCommand("14:03 paged on-call, rolled back")
+    assert parse("phase bureau-down", VOCAB) == PhaseCommand("bureau-down")
+    assert parse("phase next", VOCAB) == PhaseCommand("next")
+    assert parse("hypothesis end", VOCAB) == HypothesisEnd()
+    assert isinstance(parse("quit", VOCAB), QuitCommand)
+
+
+def test_hypothesis_expectations_use_the_scenario_vocabulary():
+    cmd = parse("hypothesis start steady expect error_rate<1% p99_ms < 300 codes.APPROVED_DEGRADED>0", VOCAB)
+    assert cmd == HypothesisStart("steady", {"error_rate": "< 1%", "p99_ms": "< 300",
+                                             "codes": {"APPROVED_DEGRADED": "> 0"}})
+
+
+def test_completion_offers_only_names_that_exist():
+    assert complete("la", VOCAB) == ["latency"]
+    assert "credit-bureau-a" in complete("down ", VOCAB)
+    assert "lending->credit-bureau-a" in complete("latency ", VOCAB)
+    assert complete("kill lend", VOCAB) == ["lending#0", "lending#1"]
+    assert complete("clear ", VOCAB) == ["all", "g1", "g2"]
+    assert complete("latency credit-bureau-a 800ms ", VOCAB)[0] == "jitter="
+    assert "jitter=" not in complete("latency credit-bureau-a 800ms jitter=1 ", VOCAB)
+    assert complete("hypothesis start x ", VOCAB) == ["expect"]
+    assert "p99_ms" in complete("hypothesis start x expect error_rate<1% ", VOCAB)
+    assert "error_rate" not in complete("hypothesis start x expect error_rate<1% ", VOCAB)
+    assert complete("phase b", VOCAB) == ["baseline", "bureau-down"]
+
+
+def test_suggest_completes_the_common_prefix_then_the_word():
+    assert suggest("down cr", VOCAB) == "down credit-bureau-"
+    assert suggest("down credit-bureau-b", VOCAB) is None
+    assert suggest("latency lending->credit-bureau-a 800ms j", VOCAB) == "latency lending->credit-bureau-a 800ms jitter="
+    assert suggest("hyp", VOCAB) == "hypothesis"
+    assert suggest("nothing-matches", VOCAB) is None
