@@ -77,22 +77,20 @@ class LendingRecords:
                 return ledger
         return None
 
-    def disbursements(self) -> dict[str, list[Movement]]:
-        """Loan id -> every disbursement of it, in every ledger."""
+    def movements_by_loan(self, kind: str) -> dict[str, list[Movement]]:
+        """Loan id -> every movement of `kind` (disbursement | collection) for it, in every ledger."""
         out: dict[str, list[Movement]] = {}
         for ledger in self.ledgers:
             for m in ledger.movements:
-                if m.kind == "disbursement":
+                if m.kind == kind:
                     out.setdefault(m.reference, []).append(m)
         return out
 
+    def disbursements(self) -> dict[str, list[Movement]]:
+        return self.movements_by_loan("disbursement")
+
     def collections(self) -> dict[str, list[Movement]]:
-        out: dict[str, list[Movement]] = {}
-        for ledger in self.ledgers:
-            for m in ledger.movements:
-                if m.kind == "collection":
-                    out.setdefault(m.reference, []).append(m)
-        return out
+        return self.movements_by_loan("collection")
 
 
 class AuditShapeError(ValueError):

@@ -25,20 +25,18 @@ class Measured:
     note: str = ""  # why there is no value, or context (e.g. the baseline)
 
 
+_FORMATS = {
+    "share": lambda v: f"{v * 100:.3g}%",
+    "ms": lambda v: f"{v:.1f} ms",
+    "rps": lambda v: f"{v:.1f} req/s",
+    "ratio": lambda v: f"{v:.2f}x",
+    "s": lambda v: f"{v:.1f}s",
+}
+
+
 def fmt(value: float, unit: str) -> str:
-    if unit == "share":
-        return f"{value * 100:.3g}%"
-    if unit == "ms":
-        return f"{value:.1f} ms"
-    if unit == "count":
-        return f"{value:g}"
-    if unit == "rps":
-        return f"{value:.1f} req/s"
-    if unit == "ratio":
-        return f"{value:.2f}x"
-    if unit == "s":
-        return f"{value:.1f}s"
-    return f"{value:g}"
+    """A measured value for people, in its unit (counts as plain numbers)."""
+    return _FORMATS.get(unit, lambda v: f"{v:g}")(value)
 
 
 def fmt_gap(gap: float, unit: str) -> str:

@@ -48,13 +48,9 @@ class SecondIndex:
         out = Stats()
         for t in seconds:
             sec = self.by_t.get(t)
-            if sec is None:
-                continue
-            if endpoint is None:
-                for s in sec.endpoints.values():
-                    out.add(s)
-            elif endpoint in sec.endpoints:
-                out.add(sec.endpoints[endpoint])
+            part = None if sec is None else sec.total() if endpoint is None else sec.endpoints.get(endpoint)
+            if part is not None:
+                out.add(part)
         return out
 
     def second(self, t: int, endpoint: str | None = None) -> Stats:
