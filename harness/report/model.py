@@ -44,6 +44,7 @@ class EndpointRow:
     p99: str
     max: str
     is_total: bool = False
+    ungraceful: int = 0
 
 
 @dataclass
@@ -182,7 +183,7 @@ def endpoint_row(name: str, s: Stats, is_total: bool = False) -> EndpointRow:
     return EndpointRow(
         endpoint=name, n=s.n, shares={c: fmt.pct(s.share(c)) for c in OUTCOME_CLASSES},
         p50=fmt.ms(s.percentile_ms(50)) if s.n else "–", p99=fmt.ms(s.percentile_ms(99)) if s.n else "–",
-        max=fmt.ms(s.max_ms) if s.n else "–", is_total=is_total,
+        max=fmt.ms(s.max_ms) if s.n else "–", is_total=is_total, ungraceful=s.ungraceful,
     )
 
 

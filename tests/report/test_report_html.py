@@ -184,3 +184,20 @@ def test_expectation_title_names_phase_endpoint_and_threshold():
         "bureau-down: ungraceful == 0"
     assert expectation_title({"phase": "p", "endpoint": "POST /v1/loans", "name": "error_rate",
                               "threshold": "< 1%"}) == "p POST /v1/loans: error_rate < 1%"
+
+
+OPTIONAL_KEYS = ["run_id", "status", "exit_code", "reason", "started_at", "ended_at", "t0", "duration_s",
+                 "environment", "scenario", "stack", "phases", "faults", "events", "metrics", "service_metrics",
+                 "expectations", "invariants", "leftovers"]
+
+
+@pytest.mark.parametrize("key", OPTIONAL_KEYS)
+def test_any_missing_key_still_renders_everything(tmp_path, load, key, monkeypatch):
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    journal = load("abort")
+    del journal[key]
+    paths = render_all(journal, tmp_path)
+    page = paths["report"].read_text()
+    assert '<section id="appendix">' in page and "</html>" in page
+    ET.parse(paths["junit"])
+    assert paths["summary"].read_text().startswith("## ")
