@@ -201,6 +201,10 @@ def _check_stack(data: dict[str, Any], report: Report) -> None:
         if not m:
             report(("links", key), f"a link is named 'FROM->TO' (e.g. 'api->db'), got '{key}'")
             continue
+        if m.group("from") == EDGE_FROM and EDGE_FROM not in services:
+            report(("links", key), f"links from '{EDGE_FROM}' are made by the runner (the load's way in to the "
+                   f"entry service); name the entry with `entry:` instead")
+            continue
         for side, group in (("from", "from"), ("to", "to")):
             given = body.get(side)
             if given is not None and not isinstance(given, str):
