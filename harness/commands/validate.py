@@ -62,5 +62,5 @@ def cmd_validate(args: argparse.Namespace) -> int:
         else:
             print(f"ok {name}")
     if worst:
-        print(f"chaosdrill: error: invalid file(s); fix the problems above", file=sys.stderr)
+        print("chaosdrill: error: invalid file(s); fix the problems above", file=sys.stderr)
     return worst

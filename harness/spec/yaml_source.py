@@ -53,7 +53,7 @@ def parse_yaml(text: str, path: str) -> YamlSource:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         what = " ".join(p for p in (exc.context, exc.problem) if p) or str(exc).splitlines()[0]
-        raise YamlSyntaxError(line, f"YAML syntax error: {what}") from None
+        raise YamlSyntaxError(line, f"YAML syntax error: {what}{_hint(what)}") from None
     except YAMLError as exc:
         raise YamlSyntaxError(1, f"YAML error: {str(exc).splitlines()[0]}") from None
     lines: dict[Loc, int] = {}
@@ -61,6 +61,23 @@ def parse_yaml(text: str, path: str) -> YamlSource:
     # The document itself: where its first key is (comments above it do not count).
     lines[()] = min((n for loc, n in lines.items() if len(loc) == 1), default=1)
     return YamlSource(path, data, lines)
+
+
+_HINTS = (
+    ("'\\t'", "YAML indents with spaces, not tabs"),
+    ("duplicate key", "a key may appear once per mapping"),
+    ("expected <block end>", "check the indentation of this line against the lines above"),
+    ("mapping values are not allowed", "quote a value that contains ': '"),
+    ("could not find expected ':'", "a key needs ': ' after it, or quote the value"),
+    ("found character '>'", "quote thresholds like '> 0'"),
+)
+
+
+def _hint(message: str) -> str:
+    for needle, hint in _HINTS:
+        if needle in message:
+            return f" ({hint})"
+    return ""
 
 
 def read_yaml(path: Path | str) -> YamlSource:
