@@ -350,7 +350,8 @@ class Lending:
             if existing["amount"] != amount:
                 return self.answer(Code.IDEMPOTENCY_CONFLICT, "this request_id was already used for a different repayment")
             if existing["state"] == COLLECTED:
-                return self.answer(Code.REPAID, "repayment received", **existing, outstanding=loan.outstanding, replayed=True)
+                return self.answer(Code.REPAID, "repayment received", **_without_code(existing),
+                                   outstanding=loan.outstanding, loan_state=loan.state, replayed=True)
             if busy_key in self.busy_repayments:
                 return self.answer(Code.DEFERRED, "your repayment is being processed: ask again shortly", retry_after=1)
         else:
@@ -520,6 +521,10 @@ class Lending:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         for client in self.clients:
             client.close()
+
+
+def _without_code(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k != "code"}
 
 
 def _code_of(response: Response) -> str:

@@ -1,0 +1,89 @@
+"""A borrower's whole journey through the real HTTP APIs, and idempotency."""
+
+from __future__ import annotations
+
+import requests
+
+from mock_services.codes import CODE_CLASS, RETRYABLE, Code
+
+from .conftest import Api, code_of, ledger
+
+
+def test_quota_borrow_read_repay_audit(make_stack) -> None:
+    stack = make_stack()
+    api = Api(stack.lending().url)
+    quota = api.call("GET", "/v1/users/alice/quota")
+    assert quota.status_code == 200 and code_of(quota) == "QUOTA_OK"
+    assert quota.json()["available"] == quota.json()["limit"] > 0
+
+    loan = api.borrow("req-1", "alice", 300)
+    assert loan.status_code == 201 and code_of(loan) == "APPROVED", loan.text
+    loan_id = loan.json()["loan_id"]
+    assert api.call("GET", "/v1/users/alice/quota").json()["outstanding"] == 300
+
+    read = api.call("GET", f"/v1/loans/{loan_id}")
+    assert code_of(read) == "LOAN_FOUND" and read.json()["state"] == "DISBURSED"
+    assert code_of(api.call("GET", "/v1/loans/nope")) == "NOT_FOUND"
+
+    first = api.call("POST", f"/v1/loans/{loan_id}/repayments", {"request_id": "pay-1", "amount": 100})
+    assert code_of(first) == "REPAID" and first.json()["outstanding"] == 200
+    again = api.call("POST", f"/v1/loans/{loan_id}/repayments", {"request_id": "pay-1", "amount": 100})
+    assert code_of(again) == "REPAID" and again.json()["replayed"] is True
+    rest = api.call("POST", f"/v1/loans/{loan_id}/repayments", {"request_id": "pay-2", "amount": 200})
+    assert code_of(rest) == "REPAID" and rest.json()["loan_state"] == "REPAID"
+    too_much = api.call("POST", f"/v1/loans/{loan_id}/repayments", {"request_id": "pay-3", "amount": 1})
+    assert code_of(too_much) == "INVALID_REQUEST"
+
+    audit = api.call("GET", "/v1/audit").json()
+    (entry,) = audit["loans"]
+    assert entry["state"] == "REPAID" and entry["gateway"] == "primary" and entry["acknowledged"]
+    assert entry["idempotency_keys"] == [f"backup:disb-{loan_id}", f"primary:disb-{loan_id}"]
+    assert [r["state"] for r in entry["repayments"]] == ["COLLECTED", "COLLECTED"]
+    movements = ledger(stack.gateway("primary").url)
+    assert [(m["kind"], m["amount"], m["reference"]) for m in movements] == [
+        ("disbursement", 300, loan_id), ("collection", 100, loan_id), ("collection", 200, loan_id)]
+    assert ledger(stack.gateway("backup").url) == []
+
+
+def test_loan_requests_are_idempotent_by_request_id(make_stack) -> None:
+    stack = make_stack()
+    api = Api(stack.lending().url)
+    first = api.borrow("same", "bob", 200)
+    second = api.borrow("same", "bob", 200)
+    assert code_of(second) == "APPROVED" and second.json()["replayed"] is True
+    assert second.json()["loan_id"] == first.json()["loan_id"]
+    conflict = api.borrow("same", "bob", 999)
+    assert conflict.status_code == 409 and code_of(conflict) == "IDEMPOTENCY_CONFLICT"
+    assert len(ledger(stack.gateway("primary").url)) == 1
+    assert api.call("GET", "/v1/audit").json()["count"] == 1
+
+
+def test_gateway_idempotency_key_semantics(make_stack) -> None:
+    stack = make_stack()
+    url = stack.gateway("backup").url
+    post = lambda body, key="k1": requests.post(url + "/v1/disbursements", json=body, timeout=5,  # noqa: E731
+                                                headers={"Idempotency-Key": key} if key else {})
+    created = post({"amount": 50, "reference": "L1"})
+    assert created.status_code == 201 and created.json()["replayed"] is False
+    replay = post({"amount": 50, "reference": "L1"})
+    assert replay.status_code == 200 and replay.json()["replayed"] is True
+    assert post({"amount": 51, "reference": "L1"}).status_code == 409
+    assert post({"amount": 50, "reference": "L1"}, key=None).status_code == 400
+    assert requests.get(url + "/v1/disbursements/k1", timeout=5).json()["amount"] == 50
+    assert requests.get(url + "/v1/disbursements/nope", timeout=5).status_code == 404
+    assert requests.get(url + "/v1/collections/k1", timeout=5).status_code == 404
+    assert len(ledger(url)) == 1
+
+
+def test_every_answer_has_a_code_and_retryable_ones_retry_after(make_stack) -> None:
+    stack = make_stack(["--max-concurrency", "1"])
+    api = Api(stack.lending().url)
+    answers = [api.call("GET", "/v1/users/u9/quota"), api.borrow("r", "u9"), api.call("POST", "/v1/loans", {"x": 1}),
+               api.call("GET", "/v1/status"), api.call("POST", "/v1/admin/maintenance", {"starts_in": 0, "duration": 5}),
+               api.borrow("r2", "u9")]
+    for answer in answers:
+        code = Code(answer.json()["code"])
+        assert code in CODE_CLASS and answer.json()["message"]
+        assert ("Retry-After" in answer.headers) == (code in RETRYABLE), (code, answer.headers)
+    assert code_of(answers[-1]) == "MAINTENANCE" and int(answers[-1].headers["Retry-After"]) >= 4
+    assert "chaosdrill_breaker_state" in api.call("GET", "/metrics").text
