@@ -7,6 +7,7 @@ appear together with the structural ones.
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,15 @@ from harness.spec.errors import SpecError, SpecIssue, issue_at
 from harness.spec.loading import Report, read_source, validate_source
 from harness.spec.suggest import unknown_name
 from harness.spec.yaml_source import YamlSource
+
+
+# Pseudo-codes the load records for answers without a code (docs/load.md, "Classification").
+TRANSPORT_CODES = ("timeout", "reset", "refused", "closed", "error")
+_HTTP_CODE = re.compile(r"^http_[1-5]\d\d$")
+
+
+def is_transport_code(code: str) -> bool:
+    return code in TRANSPORT_CODES or bool(_HTTP_CODE.match(code))
 
 
 def _items(value: Any) -> list[tuple[int, dict]]:
@@ -74,8 +84,9 @@ def check_scenario(data: dict[str, Any], report: Report, stack: Any = None) -> N
                 report(loc + ("retry_after",), f"stack {stack.name} names no codes that must carry Retry-After "
                        "(classification.retry_after_required), so this cannot be checked")
             for code in _mapping(body.get("codes")):
-                if code not in codes:
-                    report(loc + ("codes", code), unknown_name("code", code, codes, f"stack {stack.name}"))
+                if code not in codes and not is_transport_code(str(code)):
+                    report(loc + ("codes", code), unknown_name("code", code, codes, f"stack {stack.name}")
+                           + f"; or a transport code: {', '.join(TRANSPORT_CODES)}, http_<status>")
 
     invariants = data.get("invariants")
     if isinstance(invariants, list) and invariants:
