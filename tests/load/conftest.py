@@ -29,7 +29,7 @@ class LoadRun:
     def __init__(self, tmp: Path, **config: Any) -> None:
         self.dir = tmp
         self.config = {"metrics_path": str(tmp / "metrics.jsonl"), "acks_path": str(tmp / "acks.jsonl"),
-                       "control_path": str(tmp / "control.jsonl"), "request_timeout_s": 0.5,
+                       "control_path": str(tmp / "control.jsonl"), "request_timeout_s": 1.0,
                        "spawn_rate": 100, **config}
         (tmp / "config.json").write_text(json.dumps(self.config))
         self.log = open(tmp / "load.log", "wb")

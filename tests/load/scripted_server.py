@@ -5,7 +5,7 @@ GET paths (the last path segment chooses the behaviour; keep-alive):
   ok, slow (100 ms), degraded (503 OVERLOADED + Retry-After), noretry
   (429 OVERLOADED, no Retry-After), rejected (403 RISK_REJECTED, code not
   first in the body), bare500, unknown (code WHATEVER), reset (TCP RST),
-  hang (answers after 1.5 s).
+  hang (answers after 2.5 s).
 Counts every request it received, per path. `ScriptedServer(respond)`
 takes another answer function (method, path, body) -> (status, body bytes,
 headers) or RESET, for fakes of other services.
@@ -36,7 +36,7 @@ ANSWERS: dict[str, tuple[int, bytes, dict[str, str]]] = {
     "unknown": (200, b'{"code":"WHATEVER","message":"?"}', {}),
     "hang": (200, b'{"code":"OK","message":"too late"}', {}),
 }
-DELAYS = {"slow": 0.1, "hang": 1.5}
+DELAYS = {"slow": 0.1, "hang": 2.5}
 
 
 def scripted_answer(method: str, path: str, body: bytes) -> Answer:

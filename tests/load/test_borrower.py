@@ -89,7 +89,7 @@ def lending():
 
 def test_borrower_acknowledgements_and_endpoints_match_the_service(lending, load_run):
     fake, srv = lending
-    run = load_run(hosts=[srv.url], locustfile="builtin:borrower", users=8, run_time_s=4,
+    run = load_run(hosts=[srv.url], locustfile="builtin:borrower", users=8, run_time_s=4, request_timeout_s=5,
                    pacing={"mode": "poisson", "interval_s": 0.1},
                    borrower={"population": 5, "weights": {"quota": 1, "apply": 3, "status": 2, "repay": 2}},
                    classification={"field": "code", "classes": LENDING_CLASSES},
