@@ -40,7 +40,9 @@ def test_local_and_hand_started_workers_merge_exactly(scripted_server, load_run,
             worker.wait()
         log.close()
     series, merger = run.series()
-    check_exact(series, scripted_server.counts())
+    acks = run.acks()
+    check_exact(series, scripted_server.counts(), acks)
+    assert {a["worker"] for a in acks} == merger.workers
     assert "by-hand" in merger.workers and len(merger.workers) == 3 and "local" not in merger.workers
 
 

@@ -28,8 +28,9 @@ def scripted(**extra):
             "classification": SCRIPTED_CLASSIFICATION, "retryable_codes": ["OVERLOADED"], **extra}
 
 
-def check_exact(series, counts):
+def check_exact(series, counts, acks):
     assert sorted(series.endpoints()) == sorted(EXPECTED)
+    assert len(acks) == len({a["request_id"] for a in acks}) == counts["/ok"]
     for name, (cls, code, lacks_retry_after) in EXPECTED.items():
         stats = series.window(0, 1e12, name)
         assert stats.n == counts[f"/{name}"] > 0, name
@@ -44,7 +45,7 @@ def test_stream_counts_exactly_what_the_server_did(scripted_server, load_run):
     assert run.wait(timeout=20) == 0, run.log_text()
     ended = time.time()
     series, merger = run.series()
-    check_exact(series, scripted_server.counts())
+    check_exact(series, scripted_server.counts(), run.acks())
     assert merger.workers == {"local"}
     # every second of the stream lies inside the run
     assert run.started - 1 <= series.seconds[0].t and series.seconds[-1].t <= ended
