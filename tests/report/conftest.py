@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 JOURNALS = Path(__file__).resolve().parents[1] / "fixtures" / "journals"
+# simulated by make_fixtures.py, and one recorded by a real `chaosdrill run` of the credit-bureau drill
+NAMES = ("pass", "fail", "abort", "recorded-credit-bureau-outage")
 
 
 def load(name: str) -> dict:
@@ -28,4 +30,4 @@ def rendered(tmp_path_factory) -> dict[str, dict[str, Path]]:
     root = tmp_path_factory.mktemp("reports")
     with pytest.MonkeyPatch.context() as mp:  # never append to a real CI job summary
         mp.delenv("GITHUB_STEP_SUMMARY", raising=False)
-        return {name: render_all(load(name), root / name) for name in ("pass", "fail", "abort")}
+        return {name: render_all(load(name), root / name) for name in NAMES}
