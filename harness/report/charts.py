@@ -101,7 +101,6 @@ def timeline(run: Run) -> str:
         t = float(note.get("t", 0))
         px = x(min(max(t, run.t_start), run.t_end))
         f.add(f'<g class="note"><title>note N{n}: {escape(str(note.get("message", "")))}</title>'
-              f'<line x1="{px:.1f}" y1="{f.top + 26}" x2="{px:.1f}" y2="{f.plot_bottom - 14}"/>'
               f'<path d="M{px:.1f} {f.plot_bottom - 15} L{px - 5:.1f} {f.plot_bottom - 6} '
               f'L{px + 5:.1f} {f.plot_bottom - 6} Z"/>'
               f'<text x="{px + 8:.1f}" y="{lane_y}">N{n}</text></g>')
