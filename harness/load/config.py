@@ -148,9 +148,9 @@ def _classification(raw: Any) -> tuple[str, dict[str, str]]:
         raise UsageError("load config classification.classes: expected {\"success\": [...], ...}")
     code_classes: dict[str, str] = {}
     for cls, codes in classes.items():
-        if cls not in OUTCOME_CLASSES or cls == "ungraceful":
-            raise UsageError(f"load config classification.classes.{cls}: unknown class; "
-                             "known: success, degraded, rejected (anything else is ungraceful)")
+        if cls not in OUTCOME_CLASSES:
+            raise UsageError(f"load config classification.classes.{cls}: unknown class; known: "
+                             f"{', '.join(OUTCOME_CLASSES)} (a code in no list is ungraceful)")
         if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
             raise UsageError(f"load config classification.classes.{cls}: expected a list of codes")
         for code in codes:

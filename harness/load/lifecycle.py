@@ -13,7 +13,7 @@ from typing import Any, Callable
 import gevent
 from gevent.event import Event
 
-from harness.load.schedule import LoadSchedule
+from harness.load.schedule import LoadSchedule, Target
 
 log = logging.getLogger("chaosdrill.load")
 
@@ -50,7 +50,8 @@ def every_second(action: Callable[[], None], clock: Callable[[], float] = time.t
 
 
 def follow_schedule(runner: Any, schedule: LoadSchedule, stop: Event, run_time_s: float,
-                    tick: Callable[[], None] | None = None) -> str:
+                    tick: Callable[[], None] | None = None,
+                    on_change: Callable[[Target], None] | None = None) -> str:
     """Apply stage and control changes until stopped or out of time; says why it ended."""
     started = time.monotonic()
     while True:
@@ -61,6 +62,8 @@ def follow_schedule(runner: Any, schedule: LoadSchedule, stop: Event, run_time_s
         for target in schedule.changes(elapsed):
             log.info("users -> %d (spawn rate %g/s)", target.users, target.spawn_rate)
             runner.start(target.users, target.spawn_rate)
+            if on_change is not None:
+                on_change(target)
         if tick is not None:
             tick()
         if stop.wait(timeout=min(0.1, max(0.0, run_time_s - elapsed))):

@@ -24,7 +24,6 @@ from locust.runners import STATE_MISSING
 
 from harness.errors import HarnessError, UsageError
 from harness.load import protocol
-from harness.load.buckets import RECORD_VERSION
 from harness.load.config import LoadConfig
 from harness.load.lifecycle import follow_schedule, stop_on_signals
 from harness.load.schedule import LoadSchedule
@@ -121,8 +120,7 @@ class Master:
 
     def _event(self, kind: str, worker: str, detail: str, **extra: Any) -> None:
         log.log(logging.INFO if kind == "master_listening" else logging.WARNING, "%s: %s (%s)", kind, worker, detail)
-        self.files.metrics.write([{"v": RECORD_VERSION, "event": kind, "worker": worker,
-                                   "t": time.time(), "detail": detail, **extra}])
+        self.files.event(kind, worker, detail=detail, **extra)
 
     # ------------------------------------------------------------ run
     def run(self, stop: Any) -> int:
@@ -134,7 +132,12 @@ class Master:
             self.wait_for_workers(config.processes + config.expect_workers, stop)
             if not stop.is_set():
                 self.runner.start(schedule.initial.users, schedule.initial.spawn_rate)
-                follow_schedule(self.runner, schedule, stop, config.run_time_s, tick=self.check_lost)
+                self.files.event("load_started", "master", users=schedule.initial.users,
+                                 spawn_rate=schedule.initial.spawn_rate, workers=self.runner.worker_count)
+                why = follow_schedule(self.runner, schedule, stop, config.run_time_s, tick=self.check_lost,
+                                      on_change=lambda t: self.files.event("users_changed", "master", users=t.users,
+                                                                           spawn_rate=t.spawn_rate))
+                self.files.event("load_stopping", "master", reason=why)
             self.check_lost()
             expected = {c.id for c in self.runner.clients.values()
                         if c.state != STATE_MISSING and self._name(c.id) not in self.lost}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
+from typing import Any
 
 from locust.env import Environment
 
 from harness.load import acks
-from harness.load.buckets import MetricsCollector
+from harness.load.buckets import RECORD_VERSION, MetricsCollector
 from harness.load.classify import Classifier
 from harness.load.config import LoadConfig
 from harness.load.lifecycle import every_second, follow_schedule, stop_on_signals
@@ -29,6 +31,10 @@ class StreamFiles:
     def __init__(self, config: LoadConfig) -> None:
         self.metrics = JsonlWriter(config.metrics_path)
         self.acks = JsonlWriter(config.acks_path) if config.acks_path else None
+
+    def event(self, kind: str, worker: str, **fields: Any) -> None:
+        """An event line in the metrics stream (docs/load.md lists the kinds)."""
+        self.metrics.write([{"v": RECORD_VERSION, "event": kind, "worker": worker, "t": time.time(), **fields}])
 
     def write(self, records: list[dict], acknowledgements: list[dict]) -> None:
         self.metrics.write(records)
@@ -54,7 +60,11 @@ def run_standalone(config: LoadConfig) -> int:
     schedule = LoadSchedule(config)
     try:
         runner.start(schedule.initial.users, schedule.initial.spawn_rate)
-        follow_schedule(runner, schedule, stop, config.run_time_s)
+        files.event("load_started", "local", users=schedule.initial.users, spawn_rate=schedule.initial.spawn_rate)
+        why = follow_schedule(runner, schedule, stop, config.run_time_s,
+                              on_change=lambda t: files.event("users_changed", "local", users=t.users,
+                                                              spawn_rate=t.spawn_rate))
+        files.event("load_stopping", "local", reason=why)
         runner.stop()  # waits for in-flight tasks (stop_timeout)
     finally:
         flusher.kill()

@@ -7,6 +7,8 @@ import json
 import signal
 import time
 
+from harness.load.stream import MetricsTail
+
 from .conftest import SCRIPTED_CLASSIFICATION, SCRIPTED_LOCUSTFILE
 
 # path -> (class, code, every answer lacks Retry-After)
@@ -82,6 +84,10 @@ def test_sigterm_stops_cleanly_and_flushes_the_last_second(scripted_server, load
     after = [s.total().n for s in series.seconds if int(raised) + 1 < s.t < int(signalled)]
     assert before and after, [(s.t, s.total().n) for s in series.seconds]
     assert min(after) > 2.5 * max(before), (before, after)
+    tail = MetricsTail(run.config["metrics_path"])
+    tail.poll()
+    events = [(e["event"], e.get("users"), e.get("reason")) for e in tail.take_events()]
+    assert events == [("load_started", 1, None), ("users_changed", 6, None), ("load_stopping", None, "signal")]
 
 
 def test_bad_config_exits_2_naming_the_field(scripted_server, load_run):
