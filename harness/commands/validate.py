@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Check scenario and stack files against their schemas and each other: every "
         "problem is printed as FILE:LINE field.path: message. Exit 0 when every file is valid, 2 otherwise.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="scenario or stack YAML file(s)")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="scenario or stack YAML file(s); a folder stands for its *.yaml files")
     p.add_argument("--kind", choices=("auto", "scenario", "stack"), default="auto",
                    help="what the files are (default: auto, by their top-level keys)")
     p.set_defaults(func=cmd_validate)
@@ -51,9 +52,21 @@ def validate_file(path: Path, kind: str = "auto") -> list[str]:
     return [str(i) for i in issues]
 
 
+def expand(names: list[str]) -> list[str]:
+    """Files as given; a folder becomes its YAML files (not recursive), sorted."""
+    out: list[str] = []
+    for name in names:
+        path = Path(name)
+        if path.is_dir():
+            out += [str(p) for p in sorted(path.iterdir()) if p.suffix in (".yaml", ".yml") and p.is_file()]
+        else:
+            out.append(name)
+    return out
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     worst = 0
-    for name in args.files:
+    for name in expand(args.files):
         problems = validate_file(Path(name), args.kind)
         if problems:
             worst = 2

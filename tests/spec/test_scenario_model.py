@@ -157,3 +157,10 @@ def test_validate_command_prints_ok_or_errors_and_exits_0_or_2(tmp_path, capsys)
 def test_schema_command_prints_json(capsys):
     assert main(["schema", "stack"]) == 0
     assert json.loads(capsys.readouterr().out)["title"] == "chaosdrill stack file"
+
+
+def test_validate_takes_a_folder_for_its_yaml_files(capsys):
+    assert main(["validate", str(ROOT / "scenarios"), str(ROOT / "scenarios" / "stacks")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert f"ok {ROOT / 'scenarios' / 'credit-bureau-outage.yaml'}" in out
+    assert f"ok {ROOT / 'scenarios' / 'stacks' / 'lending.yaml'}" in out
