@@ -45,6 +45,7 @@ class EndpointRow:
     max: str
     is_total: bool = False
     ungraceful: int = 0
+    codes: str = ""
 
 
 @dataclass
@@ -184,7 +185,15 @@ def endpoint_row(name: str, s: Stats, is_total: bool = False) -> EndpointRow:
         endpoint=name, n=s.n, shares={c: fmt.pct(s.share(c)) for c in OUTCOME_CLASSES},
         p50=fmt.ms(s.percentile_ms(50)) if s.n else "–", p99=fmt.ms(s.percentile_ms(99)) if s.n else "–",
         max=fmt.ms(s.max_ms) if s.n else "–", is_total=is_total, ungraceful=s.ungraceful,
+        codes=top_codes(s),
     )
+
+
+def top_codes(s: Stats, limit: int = 4) -> str:
+    """The answers an endpoint gave, most frequent first: 'QUOTA_OK 80% · DEFERRED 18% · timeout 2%'."""
+    ranked = sorted(s.codes.items(), key=lambda kv: -kv[1])
+    text = " · ".join(f"{code} {fmt.pct(n / s.n)}" for code, n in ranked[:limit]) if s.n else ""
+    return text + (f" · {len(ranked) - limit} more" if len(ranked) > limit else "")
 
 
 def _phase_table(series: Series, phase: dict[str, Any]) -> PhaseTable:

@@ -203,3 +203,12 @@ def test_any_missing_key_still_renders_everything(tmp_path, load, key, monkeypat
     assert '<section id="appendix">' in page and "</html>" in page
     ET.parse(paths["junit"])
     assert paths["summary"].read_text().startswith("## ")
+
+
+def test_endpoint_rows_name_the_codes_answered(rendered):
+    page = rendered["fail"]["report"].read_text()
+    section = page[page.index("<h3>gateway-down "):page.index("<h3>recovery ")]
+    loans = section[section.index("<code>POST /v1/loans</code>"):]
+    codes = loans[:loans.index("</div>")]
+    assert "APPROVED" in codes and "PENDING_RECONCILIATION" in codes and "timeout" in codes
+    assert 'class="num bad"' in section  # the ungraceful share of that phase is flagged
