@@ -414,11 +414,13 @@ class Lending:
         return self.answer(Code.OK, "maintenance cancelled" if had else "no maintenance was scheduled", maintenance=None)
 
     async def reconcile_now(self, request: Request) -> Response:
-        result = await self.reconcile(stale_after=0.0)
+        result = await self.reconcile(stale_after=0.0, force=True)
         return self.answer(Code.OK, "reconciliation done", **result)
 
-    async def reconcile(self, stale_after: float | None = None) -> dict[str, Any]:
-        """Resolve payments whose outcome is unknown: ask the gateways by key, pay once if nobody has it."""
+    async def reconcile(self, stale_after: float | None = None, force: bool = False) -> dict[str, Any]:
+        """Resolve payments whose outcome is unknown: ask the gateways by key, pay once if nobody has it.
+
+        `force` (the admin call): also through open breakers."""
         if stale_after is None:
             stale_after = 2 * self.settings.deadline
         async with self.reconcile_lock:
@@ -432,7 +434,7 @@ class Lending:
                 try:
                     deadline = Deadline(self.settings.deadline)
                     outcome = await self.payments.move("disbursements", f"disb-{loan.id}", loan.amount, loan.id,
-                                                       deadline, resume=True)
+                                                       deadline, resume=True, force=force)
                 finally:
                     self.busy_loans.discard(loan.id)
                 keys = sorted(set(loan.keys) | set(outcome.keys))
@@ -457,7 +459,7 @@ class Lending:
                 try:
                     outcome = await self.payments.move(
                         "collections", f"coll-{loan.id}-{repayment['request_id']}", repayment["amount"], loan.id,
-                        Deadline(self.settings.deadline), resume=True)
+                        Deadline(self.settings.deadline), resume=True, force=force)
                 finally:
                     self.busy_repayments.discard(busy_key)
                 if outcome.status == PAID:
@@ -483,7 +485,7 @@ class Lending:
 
     async def start(self) -> None:
         if self.settings.upstream_check:
-            await self._check_upstreams()
+            await self._check_upstreams(self.settings.upstream_wait)
         self.tasks.append(asyncio.create_task(self._every(0.5, self._refresh_maintenance)))
         self.tasks.append(asyncio.create_task(self._every(self.settings.reconcile_interval, self.reconcile)))
 

@@ -45,6 +45,7 @@ class Settings:
     freeze_window: float
     reconcile_interval: float
     upstream_check: bool
+    upstream_wait: float
     log_level: str
     enabled: dict[str, bool]
 
@@ -83,6 +84,8 @@ def build_parser() -> ServiceArgumentParser:
                         help="how often PENDING_RECONCILIATION payments are resolved")
     parser.add_argument("--no-upstream-check", action="store_true", default=_truthy(env_default("no-upstream-check", "")),
                         help="start even when an upstream does not accept connections")
+    parser.add_argument("--upstream-wait", type=duration, default=duration(env_default("upstream-wait", "3s")),
+                        help="how long to wait at start for each upstream to accept connections")
     for mechanism, meaning in MECHANISMS.items():
         parser.add_argument(f"--no-{mechanism}", action="store_true", default=_truthy(env_default(f"no-{mechanism}", "")),
                             help=f"turn off: {meaning}")
@@ -113,7 +116,7 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         max_concurrency=args.max_concurrency, breaker_failures=args.breaker_failures,
         breaker_reset=args.breaker_reset, report_ttl=args.report_ttl, freeze_after=args.freeze_after,
         freeze_window=args.freeze_window, reconcile_interval=args.reconcile_interval,
-        upstream_check=not args.no_upstream_check, log_level=args.log_level, enabled=enabled,
+        upstream_check=not args.no_upstream_check, upstream_wait=args.upstream_wait, log_level=args.log_level, enabled=enabled,
     )
 
 

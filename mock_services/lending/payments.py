@@ -57,9 +57,9 @@ class Payments:
         return deadline.timeout(self.settings.dependency_timeout if self.settings.on("deadline") else None)
 
     async def _call(self, gateway: Gateway, method: str, path: str, deadline: Deadline,
-                    payload: dict | None = None, key: str | None = None) -> HttpResponse:
-        """One call through the gateway's breaker; 5xx counts as a failure (DependencyError, sent)."""
-        if not gateway.breaker.allow():
+                    payload: dict | None = None, key: str | None = None, force: bool = False) -> HttpResponse:
+        """One call through the gateway's breaker (`force`: even when open); 5xx is a failure (DependencyError, sent)."""
+        if not force and not gateway.breaker.allow():
             raise DependencyError(gateway.client.name, "breaker-open", sent=False)
         try:
             response = await gateway.client.request(method, path, payload,
@@ -75,11 +75,13 @@ class Payments:
         return response
 
     async def move(self, kind: str, key: str, amount: int, reference: str, deadline: Deadline,
-                   resume: bool = False) -> PaymentOutcome:
+                   resume: bool = False, force: bool = False) -> PaymentOutcome:
         """Disburse or collect (`kind`: disbursements / collections) exactly once.
 
         `resume`: an earlier attempt with this key may have happened (a retried
-        request, reconciliation): ask each gateway before paying through it."""
+        request, reconciliation): ask each gateway before paying through it.
+        `force`: call gateways even when their breaker is open (an operator's
+        explicit reconciliation must not wait for the breaker to half-open)."""
         if not self.settings.on("idempotency-check"):
             return await self._move_unchecked(kind, key, amount, reference, deadline)
         gateways = self.gateways if self.settings.on("failover") else self.gateways[:1]
@@ -88,7 +90,7 @@ class Payments:
         payload = {"amount": amount, "reference": reference}
         for index, gateway in enumerate(gateways):
             if resume:
-                found = await self._status(gateway, kind, key, deadline, attempts)
+                found = await self._status(gateway, kind, key, deadline, attempts, force)
                 if found == PAID:
                     return self._paid(gateway, keys)
                 if found == UNKNOWN:
@@ -98,7 +100,7 @@ class Payments:
             async def post(number: int) -> HttpResponse:
                 nonlocal maybe_sent
                 try:
-                    return await self._call(gateway, "POST", f"/v1/{kind}", deadline, payload, key)
+                    return await self._call(gateway, "POST", f"/v1/{kind}", deadline, payload, key, force)
                 except DependencyError as exc:
                     maybe_sent = maybe_sent or exc.sent
                     raise
@@ -107,7 +109,7 @@ class Payments:
                 response = await with_retries(post, attempts, deadline)
             except DependencyError as exc:
                 if maybe_sent:
-                    found = await self._status(gateway, kind, key, deadline, attempts)
+                    found = await self._status(gateway, kind, key, deadline, attempts, force)
                     if found == PAID:
                         return self._paid(gateway, keys)
                     if found == UNKNOWN:
@@ -123,10 +125,11 @@ class Payments:
             return PaymentOutcome(FAILED, None, keys, f"{gateway.role}: HTTP {response.status} {response.body[:200]!r}")
         return PaymentOutcome(FAILED, None, keys, "no gateway accepted the payment")
 
-    async def _status(self, gateway: Gateway, kind: str, key: str, deadline: Deadline, attempts: int) -> str:
+    async def _status(self, gateway: Gateway, kind: str, key: str, deadline: Deadline, attempts: int,
+                      force: bool = False) -> str:
         """PAID / FAILED (definitely not there) / UNKNOWN for one key at one gateway."""
         async def lookup(number: int) -> HttpResponse:
-            return await self._call(gateway, "GET", f"/v1/{kind}/{key}", deadline)
+            return await self._call(gateway, "GET", f"/v1/{kind}/{key}", deadline, force=force)
         try:
             response = await with_retries(lookup, attempts, deadline)
         except DependencyError:

@@ -1,0 +1,56 @@
+"""Two lending instances on one database, and bad configuration at start."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .conftest import Api, code_of
+
+
+def test_two_instances_share_loans_and_maintenance(make_stack) -> None:
+    stack = make_stack(instances=2)
+    one, two = Api(stack.lending(0).url), Api(stack.lending(1).url)
+    first = one.borrow("shared", "alice")
+    replay = two.borrow("shared", "alice")
+    assert code_of(replay) == "APPROVED" and replay.json()["loan_id"] == first.json()["loan_id"]
+    assert code_of(two.borrow("other", "bob")) == "APPROVED"
+    assert {e["instance"] for e in one.call("GET", "/v1/audit").json()["loans"]} == {"lending", "lending-2"}
+    one.call("POST", "/v1/admin/maintenance", {"starts_in": 60, "duration": 10, "message": "later"})
+    until = time.monotonic() + 2
+    while two.call("GET", "/v1/status").json()["maintenance"] is None:
+        assert time.monotonic() < until, "instance 2 never saw the window scheduled on instance 1"
+        time.sleep(0.1)
+
+
+def run(module: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.parametrize("module,args,expect", [
+    ("mock_services.lending", ["--db", "x.db", "--bogus"], "unrecognized arguments: --bogus"),
+    ("mock_services.credit_bureau", ["--db", "/nonexistent-dir/x.db"], "database /nonexistent-dir/x.db is not usable"),
+    ("mock_services.credit_bureau", ["--db", "{tmp}/b.db", "--high-risk-share", "2"], "--high-risk-share must be within"),
+    ("mock_services.lending", ["--db", "{tmp}/l.db", "--bureau-url", "http://127.0.0.1:9",
+                               "--gateway-primary-url", "http://127.0.0.1:9", "--gateway-backup-url",
+                               "http://127.0.0.1:9", "--upstream-wait", "200ms"], "upstream credit-bureau-a at http://127.0.0.1:9 is unreachable"),
+    ("mock_services.lending", ["--db", "{tmp}/l.db", "--deadline", "soon"], "not a duration"),
+])
+def test_bad_configuration_is_one_line_and_exit_2(tmp_path, module, args, expect) -> None:
+    result = run(module, *[a.replace("{tmp}", str(tmp_path)) for a in args])
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("{")]  # JSON logs aside
+    assert result.returncode == 2 and len(lines) == 1 and expect in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_port_in_use_is_one_line_and_exit_2(tmp_path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = run("mock_services.payment_gateway", "--db", str(tmp_path / "g.db"), "--port",
+                     str(taken.getsockname()[1]))
+    assert result.returncode == 2 and "Address already in use" in result.stderr and "Traceback" not in result.stderr

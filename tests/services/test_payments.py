@@ -1,0 +1,97 @@
+"""Payment-gateway faults: a killed primary, lost answers, unknowable outcomes.
+
+The money invariant checked throughout: a loan is paid by exactly one
+movement across both gateways' ledgers, never two.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+from .conftest import Api, code_of, ledger
+
+FAST = ["--deadline", "1s", "--dependency-timeout", "200ms"]
+
+
+def payments_per_loan(stack) -> Counter:
+    movements = ledger(stack.gateway("primary").url) + ledger(stack.gateway("backup").url)
+    return Counter(m["reference"] for m in movements if m["kind"] == "disbursement")
+
+
+def test_killed_primary_fails_over_to_backup(make_stack) -> None:
+    stack = make_stack(FAST)
+    api = Api(stack.lending().url)
+    before = api.borrow("before", "alice").json()["loan_id"]
+    stack.gateway("primary").kill()  # SIGKILL, reaped: gone before the next loan (else its outcome is unknowable)
+    time.sleep(0.1)
+    loans = [api.borrow(f"r{i}", f"user{i}x") for i in range(4)]
+    approved = [loan.json() for loan in loans if code_of(loan) == "APPROVED"]
+    assert approved and all(code_of(loan) in {"APPROVED", "RISK_REJECTED"} for loan in loans), [r.text for r in loans]
+    assert {loan["gateway"] for loan in approved} == {"backup"}
+    assert api.metric("chaosdrill_gateway_in_use", gateway="backup") == 1
+    assert api.metric("chaosdrill_gateway_in_use", gateway="primary") == 0
+    repay = api.call("POST", f"/v1/loans/{before}/repayments", {"request_id": "p", "amount": 100})
+    assert code_of(repay) == "REPAID" and repay.json()["gateway"] == "backup"
+    paid = Counter(m["reference"] for m in ledger(stack.gateway("backup").url) if m["kind"] == "disbursement")
+    assert sorted(paid) == sorted(loan["loan_id"] for loan in approved) and set(paid.values()) == {1}
+
+
+def test_without_failover_a_killed_primary_means_payment_unavailable(make_stack) -> None:
+    stack = make_stack([*FAST, "--no-failover"])
+    api = Api(stack.lending().url)
+    primary = stack.gateway("primary")
+    primary.kill()
+    time.sleep(0.1)
+    answer = api.borrow("r1", "user1x")
+    assert answer.status_code == 503 and code_of(answer) == "PAYMENT_UNAVAILABLE" and "Retry-After" in answer.headers
+    assert ledger(stack.gateway("backup").url) == []
+    primary.start()  # back on the same port and database: the retried request pays once
+    retried = api.borrow("r1", "user1x")
+    assert code_of(retried) == "APPROVED" and retried.json()["gateway"] == "primary"
+    assert payments_per_loan(stack) == {retried.json()["loan_id"]: 1}
+
+
+def test_lost_answer_is_resolved_by_asking_the_primary(make_stack, relay) -> None:
+    stack = make_stack(FAST, start=False)
+    link = relay(stack.gateway("primary").port)
+    stack.start_lending(primary_url=link.url)
+    link.set("lose_post_responses")  # the primary pays, lending never hears back
+    answer = Api(stack.lending().url).borrow("r1", "user1x")
+    assert code_of(answer) == "APPROVED" and answer.json()["gateway"] == "primary"
+    assert payments_per_loan(stack) == {answer.json()["loan_id"]: 1}
+    assert ledger(stack.gateway("backup").url) == []
+
+
+def test_unknowable_outcome_is_parked_then_reconciled_once(make_stack, relay) -> None:
+    stack = make_stack([*FAST, "--reconcile-interval", "60s"], start=False)
+    link = relay(stack.gateway("primary").port)
+    stack.start_lending(primary_url=link.url)
+    api = Api(stack.lending().url)
+    link.set("lose_responses")  # neither the payment's answer nor the status check come back
+    answer = api.borrow("r1", "user1x")
+    assert answer.status_code == 202 and code_of(answer) == "PENDING_RECONCILIATION"
+    assert int(answer.headers["Retry-After"]) >= 1
+    loan_id = answer.json()["loan_id"]
+    (entry,) = api.call("GET", "/v1/audit").json()["loans"]
+    assert entry["state"] == "PENDING_RECONCILIATION" and entry["acknowledged"]
+    assert payments_per_loan(stack) == {loan_id: 1}  # the primary did pay; the backup was not tried
+    link.set("pass")
+    result = api.call("POST", "/v1/admin/reconcile").json()
+    assert result["resolved"] == {"DISBURSED": 1} and result["still_pending"] == 0
+    loan = api.call("GET", f"/v1/loans/{loan_id}").json()
+    assert loan["state"] == "DISBURSED" and loan["gateway"] == "primary"
+    assert payments_per_loan(stack) == {loan_id: 1}
+    replay = api.borrow("r1", "user1x")
+    assert code_of(replay) == "APPROVED" and replay.json()["replayed"] is True
+
+
+def test_without_idempotency_check_a_lost_answer_pays_twice(make_stack, relay) -> None:
+    stack = make_stack([*FAST, "--no-idempotency-check"], start=False)
+    link = relay(stack.gateway("primary").port)
+    stack.start_lending(primary_url=link.url)
+    link.set("lose_post_responses")
+    answer = Api(stack.lending().url).borrow("r1", "user1x")
+    loan_id = answer.json()["loan_id"]
+    assert code_of(answer) == "APPROVED"
+    assert payments_per_loan(stack)[loan_id] >= 2  # the symptom: the borrower was paid twice
