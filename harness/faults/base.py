@@ -68,7 +68,9 @@ def build_fault(spec: Any, fault_id: str) -> Fault:
             attributes=dict(spec.attributes or {}),
         )
     action = spec.action
-    kinds = {"kill": ProcessKill, "pause": ProcessPause, "restart": ProcessRestart}
+    if action == "kill":
+        return ProcessKill(spec.service, spec.instance, fault_id, restart=getattr(spec, "restart", None))
+    kinds = {"pause": ProcessPause, "restart": ProcessRestart}
     return kinds[action](spec.service, spec.instance, fault_id)
 
 

@@ -41,6 +41,7 @@ class RunOptions:
     progress: Progress = field(default_factory=Progress)
     warmup: float | None = None  # seconds of load before t0; None: ramp time + 1 s
     abort_check: Callable[[Any, Any, float], str | None] | None = None
+    driver: Callable[[Any], Any] | None = None  # drives faults itself instead of the plan (matrix)
 
 
 class Interrupted(Exception):
@@ -101,14 +102,18 @@ async def execute(plan: Plan, journal: Journal, opts: RunOptions) -> None:
             state.add_process("load", load.pid)
             journal.event("load_started", f"load: {load.describe()}")
             opts.progress.event(f"load started: {load.describe()}")
+            started = time.time()
+            early = await _first_metrics(load)
             warmup = opts.warmup if opts.warmup is not None else load.ramp_seconds(plan.scenario.load) + 1.0
-            t0 = math.ceil(time.time() + warmup)
+            t0 = math.ceil(max(time.time(), started + warmup))
             journal.t0 = float(t0)
             journal.phases = [
                 {"name": p.name, "start": p.start, "end": p.end, "expect": _dump(p.expect)} for p in plan.phases
             ]
             timeline = Timeline(plan, rt, journal, load, sampler, opts.progress, opts.abort_check)
-            await timeline.run(t0)
+            timeline.t0 = float(t0)
+            timeline.add_records(early)
+            await timeline.run(t0, driver=opts.driver)
         except asyncio.CancelledError:
             signame = received[0] if received else "cancellation"
             journal.status, journal.exit_code = "aborted", 130
@@ -127,6 +132,19 @@ async def execute(plan: Plan, journal: Journal, opts: RunOptions) -> None:
             watchdog.kill()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+async def _first_metrics(load: LoadDriver, timeout: float = 30.0) -> list[dict]:
+    """Wait until the load has measured its first requests, so t0 never precedes traffic."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        records = load.poll()
+        if records:
+            return records
+        if not load.running():
+            raise HarnessError(f"the load process exited before sending any request: {load.failure_text()}")
+        await asyncio.sleep(0.1)
+    raise HarnessError(f"the load sent no request within {timeout:g}s: {load.failure_text()}")
 
 
 async def _heartbeat(state: RunState, rt: StackRuntime, every: float = 1.0) -> None:

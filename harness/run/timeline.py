@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import aiohttp
 
@@ -45,16 +45,28 @@ class Timeline:
         self._abort_reason: str | None = None
 
     # ------------------------------------------------------------ main loop
-    async def run(self, t0: float) -> None:
+    async def run(self, t0: float, driver: Callable[["Timeline"], Awaitable[None]] | None = None) -> None:
+        """Keep the plan's time; or, given a `driver`, let it decide faults as it goes.
+
+        A driver (the resilience matrix, a game day) calls `apply_now` and
+        `revert_now` and reads `series()`; the tick, metrics, abort checks and
+        the journal work the same either way.
+        """
         self.t0 = t0
-        for pf in self.plan.faults:
-            fault = build_fault(pf.spec, pf.id)
-            self.journal.fault_planned(pf.id, pf.phase, fault.target, fault.details(), fault.describe(), pf.start)
-        tasks = [asyncio.create_task(self._fault(pf)) for pf in self.plan.faults]
-        tasks += [asyncio.create_task(self._action(a)) for a in self.plan.actions]
-        tasks += [asyncio.create_task(self._phases()), asyncio.create_task(self._ticker())]
+        if driver is None:
+            for pf in self.plan.faults:
+                fault = build_fault(pf.spec, pf.id)
+                self.journal.fault_planned(pf.id, pf.phase, fault.target, fault.details(), fault.describe(), pf.start)
+            tasks = [asyncio.create_task(self._fault(pf)) for pf in self.plan.faults]
+            tasks += [asyncio.create_task(self._action(a)) for a in self.plan.actions]
+            tasks += [asyncio.create_task(self._phases())]
+            limit: float | None = max(0.0, t0 + self.plan.duration - time.time()) + 0.05
+        else:
+            tasks = [asyncio.create_task(self._drive(driver))]
+            limit = None
+        tasks.append(asyncio.create_task(self._ticker()))
         try:
-            await asyncio.wait_for(self._done.wait(), timeout=max(0.0, t0 + self.plan.duration - time.time()) + 0.05)
+            await asyncio.wait_for(self._done.wait(), timeout=limit)
         except asyncio.TimeoutError:
             pass
         finally:
@@ -81,30 +93,51 @@ class Timeline:
             self._abort_reason = abort
         self._done.set()
 
+    async def _drive(self, driver: Callable[["Timeline"], Awaitable[None]]) -> None:
+        try:
+            await driver(self)
+        except ChaosdrillError as exc:
+            self._stop(failure=exc)
+        finally:
+            self._done.set()
+
     # ------------------------------------------------------------ faults
+    async def apply_now(self, spec: Any, phase: str) -> str | None:
+        """Apply a fault at once (for drivers); its id, or None when it failed."""
+        self._n_dynamic = getattr(self, "_n_dynamic", 0) + 1
+        fault_id = f"d{self._n_dynamic}"
+        fault = build_fault(spec, fault_id)
+        now = time.time()
+        self.journal.fault_planned(fault_id, phase, fault.target, fault.details(), fault.describe(), now - self.t0)
+        return fault_id if await self._apply(fault_id, fault, now) else None
+
+    async def revert_now(self, fault_id: str) -> None:
+        await self._revert(fault_id)
+
     async def _fault(self, pf: PlannedFault) -> None:
         fault = build_fault(pf.spec, pf.id)
         scheduled = self.t0 + pf.start
         await self._sleep_until(scheduled)
+        if await self._apply(pf.id, fault, scheduled):
+            await self._sleep_until(self.t0 + pf.end)
+            await self._revert(pf.id)
+
+    async def _apply(self, fault_id: str, fault: Fault, scheduled: float) -> bool:
         try:
             if isinstance(fault, InstanceFault):
                 # Leased to the watchdog first, so a runner killed mid-fault still has it ended.
-                self.rt.lease_process_fault(pf.id, fault.kind, self.rt.instance(fault.service, fault.index))
+                self.rt.lease_process_fault(fault_id, fault.kind, self.rt.instance(fault.service, fault.index))
             result = await fault.apply(self.rt)
-        except ChaosdrillError as exc:
-            self.journal.fault_applied(pf.id, time.time(), (time.time() - scheduled) * 1000, str(exc), ok=False)
-            self._stop(failure=HarnessError(f"could not apply fault {fault.describe()}: {exc}"))
-            return
         except Exception as exc:
-            self.journal.fault_applied(pf.id, time.time(), (time.time() - scheduled) * 1000, repr(exc), ok=False)
-            self._stop(failure=HarnessError(f"could not apply fault {fault.describe()}: {exc}"))
-            return
+            text = str(exc) if isinstance(exc, ChaosdrillError) else repr(exc)
+            self.journal.fault_applied(fault_id, time.time(), (time.time() - scheduled) * 1000, text, ok=False)
+            self._stop(failure=HarnessError(f"could not apply fault {fault.describe()}: {text}"))
+            return False
         applied = time.time()
-        self.active[pf.id] = fault
-        self.journal.fault_applied(pf.id, applied, (applied - scheduled) * 1000, result, ok=True)
+        self.active[fault_id] = fault
+        self.journal.fault_applied(fault_id, applied, (applied - scheduled) * 1000, result, ok=True)
         self.progress.event(f"[{self._clock(applied)}] fault on: {fault.describe()}")
-        await self._sleep_until(self.t0 + pf.end)
-        await self._revert(pf.id)
+        return True
 
     async def _revert(self, fault_id: str) -> None:
         fault = self.active.pop(fault_id, None)
@@ -173,7 +206,13 @@ class Timeline:
     def collect_metrics(self, final: bool = False) -> None:
         if self.load is None:
             return
-        for record in self.load.poll(final=final):
+        self.add_records(self.load.poll(final=final))
+        if final:
+            self.journal.metrics = [self.seconds[t].to_json() for t in sorted(self.seconds)]
+
+    def add_records(self, records: list[dict]) -> None:
+        """Merge per-worker per-second records into the run's seconds."""
+        for record in records:
             t = int(record["second"] - self.t0)
             sec = self.seconds.get(t)
             if sec is None:
@@ -184,7 +223,6 @@ class Timeline:
                     sec.endpoints[name].add(stats)
                 else:
                     sec.endpoints[name] = stats
-        self.journal.metrics = [self.seconds[t].to_json() for t in sorted(self.seconds)]
 
     def series(self) -> Series:
         return Series(self.seconds.values())
