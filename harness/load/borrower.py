@@ -28,6 +28,7 @@ from locust.contrib.fasthttp import FastHttpUser
 
 from harness.errors import UsageError
 from harness.load.acks import ACKNOWLEDGED_CODES, acknowledge
+from harness.load.lending_endpoints import APPLY, QUOTA, REPAY, STATUS
 from harness.load.users import poisson_pacing
 
 RETRY_CODES = frozenset({"DEFERRED", "CREDIT_UNAVAILABLE", "PAYMENT_UNAVAILABLE", "OVERLOADED", "MAINTENANCE"})
@@ -37,10 +38,6 @@ DEFAULTS: dict[str, Any] = {
 }
 SETTINGS: dict[str, Any] = dict(DEFAULTS)
 
-QUOTA = "GET /v1/users/{id}/quota"
-APPLY = "POST /v1/loans"
-STATUS = "GET /v1/loans/{id}"
-REPAY = "POST /v1/loans/{id}/repayments"
 
 
 def _answer(resp: Any) -> dict[str, Any]:

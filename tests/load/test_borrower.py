@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from harness.load.borrower import APPLY, QUOTA, REPAY, STATUS
+from harness.load.lending_endpoints import APPLY, QUOTA, REPAY, STATUS
 
 from .scripted_server import ScriptedServer
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -111,3 +113,13 @@ def test_clock_sync_prefers_the_shortest_round_trip():
     sync.add(t0=101.0, master_t=111.001, t1=101.002)  # rtt 2 ms: offset 10.0
     assert sync.offset == pytest.approx(10.0)
     assert sync.rtt == pytest.approx(0.002)
+
+
+def test_orchestrator_side_modules_do_not_load_gevent():
+    """The asyncio orchestrator imports these; gevent's monkey-patching must
+    never reach it (nor the pytest process running the other tests)."""
+    code = ("import sys, harness.load.config, harness.load.stream, harness.load.schedule, harness.load.buckets, "
+            "harness.load.clock, harness.load.acks, harness.load.lending_endpoints, harness.load.protocol, "
+            "harness.commands.worker; "
+            "bad = [m for m in ('gevent', 'locust') if m in sys.modules]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
