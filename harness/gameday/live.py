@@ -13,7 +13,7 @@ import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from harness.metrics.series import OUTCOME_CLASSES, Second, Series, Stats
 
@@ -92,8 +92,10 @@ def read_sample_values(values: dict[str, float]) -> tuple[dict[str, str], dict[s
 class LiveModel:
     """The game day's live state; fed by the session, read by the views."""
 
-    def __init__(self, stack_name: str = "", window: int = WINDOW_S, max_events: int = 300) -> None:
+    def __init__(self, stack_name: str = "", window: int = WINDOW_S, max_events: int = 300,
+                 clock: Callable[[], float] = time.time) -> None:
         self.stack_name = stack_name
+        self.clock = clock
         self.window = window
         self.status = "starting"
         self.run_id = ""
@@ -118,7 +120,7 @@ class LiveModel:
 
     # ------------------------------------------------------------ time
     def offset(self, wall: float | None = None) -> float:
-        wall = time.time() if wall is None else wall
+        wall = self.clock() if wall is None else wall
         return wall - self.t0 if self.t0 is not None else 0.0
 
     def last_complete_second(self) -> int:
@@ -172,8 +174,12 @@ class LiveModel:
         return [self.rows.get(t) or Row.of(t, Stats()) for t in range(start, end)]
 
     def current(self) -> Row:
-        t = self.last_complete_second()
-        return self.rows.get(t) or Row.of(t, Stats())
+        """The newest second the load has reported (its records may lag a second behind)."""
+        last = self.last_complete_second()
+        for t in (last, last - 1):
+            if t in self.rows:
+                return self.rows[t]
+        return Row.of(last, Stats())
 
     def series(self) -> Series:
         return Series(self.seconds.values())
@@ -195,7 +201,7 @@ class LiveModel:
         self.version += 1
 
     def event(self, kind: str, message: str, wall: float | None = None) -> None:
-        self.events.append((time.time() if wall is None else wall, kind, message))
+        self.events.append((self.clock() if wall is None else wall, kind, message))
         self.event_count += 1
         self.version += 1
 
