@@ -175,3 +175,9 @@ def round_trip(sock: socket.socket, payload: bytes) -> float:
     got = recv_exactly(sock, len(payload))
     assert got == payload
     return time.perf_counter() - start
+
+
+def fastest_round_trip(sock: socket.socket, payload: bytes, tries: int = 3) -> float:
+    """The least of a few round trips: an upper bound check then ignores scheduling noise
+    on a loaded machine, while a lower bound still holds for every one of them."""
+    return min(round_trip(sock, payload) for _ in range(tries))

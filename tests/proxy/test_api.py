@@ -7,7 +7,7 @@ import socket
 import pytest
 import requests
 
-from tests.proxy.conftest import add_toxic, connect, make_proxy, round_trip
+from .conftest import add_toxic, connect, make_proxy, round_trip
 
 
 def err(r: requests.Response) -> tuple[int, str]:

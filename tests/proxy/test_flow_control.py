@@ -9,7 +9,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.proxy.conftest import add_toxic, connect, make_proxy
+from .conftest import add_toxic, connect, make_proxy
 
 FLOOD = 256 * 1024 * 1024  # far more than any buffer on the way
 

@@ -6,7 +6,7 @@ import time
 
 import requests
 
-from tests.proxy.conftest import add_toxic, connect, make_proxy
+from .conftest import add_toxic, connect, make_proxy
 
 
 def test_http_error_answers_matching_requests_without_forwarding(api, http_upstream, http_seen):
@@ -65,18 +65,20 @@ def test_http_latency_delays_matching_routes_only(api, http_upstream):
     base = f"http://127.0.0.1:{port}"
     with requests.Session() as s:
         s.get(f"{base}/warm")
-        timings = {}
+        timings: dict[str, list[float]] = {}
         for label, method, path in [
             ("match", "GET", "/v1/loans/12"),
             ("deeper", "GET", "/v1/loans/12/repayments"),
             ("method", "POST", "/v1/loans/12"),
             ("match2", "GET", "/v1/loans/13?x=1"),
-        ]:
+        ] * 2:
             start = time.perf_counter()
             assert s.request(method, base + path).status_code == 200
-            timings[label] = time.perf_counter() - start
-    assert 0.298 <= timings["match"] < 0.36 and 0.298 <= timings["match2"] < 0.36, timings
-    assert timings["deeper"] < 0.1 and timings["method"] < 0.1, timings
+            timings.setdefault(label, []).append(time.perf_counter() - start)
+    # every matching request is delayed; the least of two ignores a loaded machine's noise
+    assert all(t >= 0.298 for t in timings["match"] + timings["match2"]), timings
+    assert min(timings["match"]) < 0.36 and min(timings["match2"]) < 0.36, timings
+    assert min(timings["deeper"]) < 0.1 and min(timings["method"]) < 0.1, timings
 
 
 def test_http_toxics_refuse_the_downstream_stream(api, http_upstream):
@@ -128,4 +130,4 @@ def test_http_error_answers_expect_100_continue_at_once(api, http_upstream, http
     while more := sock.recv(4096):
         data += more
     assert data.startswith(b"HTTP/1.1 503 ") and b"Connection: close" in data
-    assert time.perf_counter() - start < 0.5 and http_seen == []
+    assert time.perf_counter() - start < 1.0 and http_seen == []  # not curl's 1 s wait

@@ -12,7 +12,7 @@ import requests
 
 from harness.errors import UsageError
 from harness.proxy.process import start_proxy_server
-from tests.proxy.conftest import connect, round_trip, start_server, stop_server
+from .conftest import connect, round_trip, start_server, stop_server
 
 
 def test_dying_server_leaves_upstreams_fine_and_populate_restores(tmp_path, echo_upstream):

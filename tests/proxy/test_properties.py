@@ -10,7 +10,7 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tests.proxy.conftest import connect, recv_exactly
+from .conftest import connect, recv_exactly
 
 TOXIC_SETS = {
     "latency": [{"type": "latency", "attributes": {"latency": 2, "jitter": 2}}],

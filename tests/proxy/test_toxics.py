@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from tests.proxy.conftest import add_toxic, connect, make_proxy, recv_exactly, round_trip
+from .conftest import add_toxic, connect, fastest_round_trip, make_proxy, recv_exactly, round_trip
 
 
 def read_until_closed(sock: socket.socket) -> tuple[bytes, float]:
@@ -25,7 +25,7 @@ def test_latency_adds_the_configured_delay(api, echo_upstream):
     sock = connect(port)
     base = round_trip(sock, b"warm")
     add_toxic(api, "lat", type="latency", attributes={"latency": 300})
-    took = round_trip(sock, b"hello")
+    took = fastest_round_trip(sock, b"hello")
     assert 0.298 <= took <= 0.300 + base + 0.03, took
 
 
@@ -39,7 +39,7 @@ def test_latency_is_pipelined_not_serialised(api, echo_upstream):
         time.sleep(0.04)
     assert recv_exactly(sock, 5) == b"01234"
     # serialised delays would take 5 x 200 ms; pipelined ones end 200 ms after the last send
-    assert time.perf_counter() - start < 0.2 + 5 * 0.04 + 0.08
+    assert time.perf_counter() - start < 0.2 + 5 * 0.04 + 0.25  # serialised: >= 1 s
 
 
 def test_latency_on_both_streams_adds_up(api, echo_upstream):
@@ -47,7 +47,7 @@ def test_latency_on_both_streams_adds_up(api, echo_upstream):
     add_toxic(api, "both", type="latency", stream="upstream", attributes={"latency": 100})
     add_toxic(api, "both", type="latency", stream="downstream", attributes={"latency": 150})
     sock = connect(port)
-    took = round_trip(sock, b"x")
+    took = fastest_round_trip(sock, b"x")
     assert 0.248 <= took < 0.25 + 0.05, took
 
 
@@ -56,7 +56,7 @@ def test_jitter_stays_within_bounds(api, echo_upstream):
     add_toxic(api, "jit", type="latency", attributes={"latency": 60, "jitter": 40})
     sock = connect(port)
     times = [round_trip(sock, b"j") for _ in range(8)]
-    assert all(0.018 <= t <= 0.13 for t in times), times
+    assert all(0.018 <= t for t in times) and sorted(times)[len(times) // 2] <= 0.13, times
     assert max(times) - min(times) > 0.005  # it does vary
 
 
@@ -77,7 +77,7 @@ def test_reset_peer_waits_its_timeout(api, echo_upstream):
     sock.sendall(b"x")
     with pytest.raises(ConnectionResetError):
         sock.recv(10)
-    assert 0.19 <= time.perf_counter() - start < 0.45
+    assert 0.19 <= time.perf_counter() - start < 0.6
 
 
 def test_timeout_drops_data_then_closes(api, echo_upstream):
@@ -86,7 +86,7 @@ def test_timeout_drops_data_then_closes(api, echo_upstream):
     sock = connect(port)
     sock.sendall(b"lost")
     data, took = read_until_closed(sock)
-    assert data == b"" and 0.28 <= took <= 0.45, took
+    assert data == b"" and 0.28 <= took <= 0.6, took
 
 
 def test_timeout_zero_holds_until_removed(api, echo_upstream):
@@ -110,7 +110,7 @@ def test_bandwidth_limits_the_rate(api, echo_upstream):
     sock.sendall(payload)
     assert recv_exactly(sock, len(payload)) == payload
     took = time.perf_counter() - start
-    assert 0.45 <= took <= 0.65, took
+    assert 0.45 <= took <= 0.8, took
 
 
 def test_slicer_cuts_into_small_pieces(api, echo_upstream):
@@ -145,50 +145,50 @@ def test_slow_close_delays_the_close(api, echo_upstream):
     round_trip(slow, b"data still flows")
     slow.shutdown(socket.SHUT_WR)
     _, took = read_until_closed(slow)
-    assert quick < 0.15 and 0.29 <= took <= 0.45, (quick, took)
+    assert quick < 0.25 and 0.29 <= took <= 0.6, (quick, took)
 
 
 def test_noop_passes_through(api, echo_upstream):
     _, port = make_proxy(api, "noop", echo_upstream)
     add_toxic(api, "noop", type="noop")
-    assert round_trip(connect(port), b"same") < 0.1
+    assert fastest_round_trip(connect(port), b"same") < 0.1
 
 
 def test_toxicity_zero_and_one(api, echo_upstream):
     _, port = make_proxy(api, "tox", echo_upstream)
     add_toxic(api, "tox", type="latency", toxicity=0.0, attributes={"latency": 200})
-    assert round_trip(connect(port), b"a") < 0.1
+    assert fastest_round_trip(connect(port), b"a") < 0.1
     requests.patch(f"{api}/proxies/tox/toxics/latency_downstream", json={"toxicity": 1.0})
     assert round_trip(connect(port), b"b") >= 0.198
 
 
 def test_toxicity_is_rolled_per_connection(api, echo_upstream):
     _, port = make_proxy(api, "roll", echo_upstream)
-    add_toxic(api, "roll", type="latency", toxicity=0.5, attributes={"latency": 60})
+    add_toxic(api, "roll", type="latency", toxicity=0.5, attributes={"latency": 100})
     slow = 0
-    for _ in range(30):
+    for _ in range(20):
         sock = connect(port)
         first = round_trip(sock, b"1")
         second = round_trip(sock, b"2")
-        assert (first >= 0.058) == (second >= 0.058)  # same roll for the whole connection
-        slow += first >= 0.058
+        assert (first >= 0.098) == (second >= 0.098)  # same roll for the whole connection
+        slow += first >= 0.098
         sock.close()
-    assert 4 <= slow <= 26, slow
+    assert 3 <= slow <= 17, slow
 
 
 def test_live_connection_follows_add_update_remove(api, echo_upstream):
     _, port = make_proxy(api, "live", echo_upstream)
     sock = connect(port)
-    assert round_trip(sock, b"a") < 0.05
+    assert fastest_round_trip(sock, b"a") < 0.05
     add_toxic(api, "live", type="latency", attributes={"latency": 200})
-    assert 0.198 <= round_trip(sock, b"b") < 0.25
+    assert 0.198 <= fastest_round_trip(sock, b"b", 2) < 0.25
     requests.patch(f"{api}/proxies/live/toxics/latency_downstream", json={"attributes": {"latency": 80}})
-    assert 0.078 <= round_trip(sock, b"c") < 0.13
+    assert 0.078 <= fastest_round_trip(sock, b"c") < 0.13
     add_toxic(api, "live", type="latency", stream="upstream", name="up", attributes={"latency": 50})
-    assert 0.128 <= round_trip(sock, b"d") < 0.18
+    assert 0.128 <= fastest_round_trip(sock, b"d") < 0.18
     requests.delete(f"{api}/proxies/live/toxics/latency_downstream")
     requests.delete(f"{api}/proxies/live/toxics/up")
-    assert round_trip(sock, b"e") < 0.05
+    assert fastest_round_trip(sock, b"e") < 0.05
 
 
 def test_removing_a_toxic_keeps_bytes_in_flight(api, echo_upstream):
@@ -200,7 +200,7 @@ def test_removing_a_toxic_keeps_bytes_in_flight(api, echo_upstream):
     start = time.perf_counter()
     requests.delete(f"{api}/proxies/flight/toxics/latency_downstream")
     assert recv_exactly(sock, 9) == b"in flight"
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 1.0  # not the 5 s the toxic would have held it
 
 
 def test_reset_clears_toxics_on_live_connections(api, echo_upstream):
@@ -209,7 +209,7 @@ def test_reset_clears_toxics_on_live_connections(api, echo_upstream):
     sock = connect(port)
     assert round_trip(sock, b"slow") >= 0.298
     assert requests.post(f"{api}/reset").status_code == 204
-    assert round_trip(sock, b"fast") < 0.05
+    assert fastest_round_trip(sock, b"fast") < 0.05
 
 
 def test_unreachable_upstream_closes_the_client(api):
