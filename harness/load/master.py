@@ -104,14 +104,18 @@ class Master:
         return self.workers.get(client_id, client_id)
 
     def check_lost(self) -> None:
-        """One worker_lost event per worker, whichever sign comes first."""
+        """One worker_lost event per worker that went away before sending its
+        final batch, whichever sign comes first."""
+        done = {self._name(c) for c in self.finals}
         for client in list(self.runner.clients.values()):
-            if client.state == STATE_MISSING:
+            if client.state == STATE_MISSING and client.id not in self.finals:
                 self._lost(self._name(client.id), "missed heartbeats")
         for p in self.popens:
             if p.poll() is not None:
                 names = [n for n in self.workers.values() if n.endswith(f":{p.pid}")]
-                self._lost(names[0] if names else f"pid:{p.pid}", f"local worker process exited with {p.returncode}")
+                name = names[0] if names else f"pid:{p.pid}"
+                if name not in done:
+                    self._lost(name, f"local worker process exited with {p.returncode}")
 
     def _lost(self, name: str, detail: str) -> None:
         if name not in self.lost:
