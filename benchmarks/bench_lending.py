@@ -1,6 +1,6 @@
 """Borrowing throughput and latency of the mock lending stack, end to end.
 
-    python benchmarks/bench_lending.py [--duration 5] [--connections 4 16 64] [--profile]
+    python benchmarks/bench_lending.py [--duration 5] [--connections 4 16 64] [--profile] [--compare]
 
 Starts the stack directly (two bureau replicas, primary and backup gateways,
 one lending instance; no fault proxy) and drives `POST /v1/loans` with wrk in
@@ -9,6 +9,9 @@ every request is a full application: credit report, risk decision, two
 SQLite commits in lending, one disbursement commit in the gateway). Prints
 loans/s, p50/p99 and the answers per concurrency level. `--profile` samples
 lending with py-spy during one extra run and prints its hottest functions.
+`--compare` measures, side by side in this run, the lean HTTP server and
+client of mock_services against aiohttp's on a trivial JSON endpoint (the
+choice the services rest on).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from mock_services.local_stack import LocalStack  # noqa: E402
 
 SCRIPT = Path(__file__).with_name("lending_loans.lua")
+SERVERS = Path(__file__).with_name("lending_servers.py")
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 
@@ -38,10 +42,22 @@ def to_ms(text: str) -> float:
     return float(match.group(1)) * UNITS[match.group(2)]
 
 
+def cpu_seconds(stack: LocalStack) -> dict[str, float]:
+    """CPU time (user+system) used so far by each service process."""
+    import psutil
+    times = {}
+    for name, service in stack.services.items():
+        t = psutil.Process(service.pid).cpu_times()
+        times[name] = t.user + t.system
+    return times
+
+
 def run_wrk(url: str, connections: int, duration: float) -> dict[str, object]:
     threads = min(2, connections)
-    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s", "--latency",
-                          "-s", str(SCRIPT), url], capture_output=True, text=True, check=True).stdout
+    nonce = f"{time.time_ns():x}"
+    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
+                          "--latency", "-s", str(SCRIPT), url, "--", nonce],
+                         capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
     p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
@@ -49,6 +65,38 @@ def run_wrk(url: str, connections: int, duration: float) -> dict[str, object]:
     errors = re.search(r"Socket errors: (.*)", out)
     return {"connections": connections, "rps": rps, "p50": p50, "p99": p99, "codes": codes,
             "errors": errors.group(1) if errors else ""}
+
+
+def wrk_plain(url: str, connections: int, duration: float) -> tuple[float, float]:
+    out = subprocess.run(["wrk", "-t", "1", "-c", str(connections), "-d", f"{max(1, round(duration))}s", "--latency",
+                          url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return rps, to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+
+
+def compare(duration: float, rounds: int = 2) -> None:
+    """Lean vs aiohttp: server requests/s under wrk, client CPU per call; alternated rounds."""
+    servers = {}
+    try:
+        for kind in ("lean", "aiohttp"):
+            process = subprocess.Popen([sys.executable, str(SERVERS), "server", kind], stdout=subprocess.PIPE, text=True)
+            servers[kind] = (process, process.stdout.readline().strip().rsplit(" ", 1)[1])
+        results: dict[str, list[float]] = {"lean": [], "aiohttp": []}
+        client_cpu: dict[str, list[float]] = {"lean": [], "aiohttp": []}
+        for _ in range(rounds):
+            for kind, (_, url) in servers.items():
+                results[kind].append(wrk_plain(url + "/v1/ping", 32, duration)[0])
+                out = subprocess.run([sys.executable, str(SERVERS), "client", kind, servers["lean"][1], "20000"],
+                                     capture_output=True, text=True, check=True).stdout
+                client_cpu[kind].append(float(out.split()[-1]))
+        lean, aio = max(results["lean"]), max(results["aiohttp"])
+        print(f"server GET /v1/ping, 32 conns: lean {lean:.0f} req/s, aiohttp {aio:.0f} req/s, ratio {lean / aio:.2f}x")
+        lc, ac = min(client_cpu["lean"]), min(client_cpu["aiohttp"])
+        print(f"client CPU per call: lean {lc:.0f} us, aiohttp {ac:.0f} us, ratio {ac / lc:.2f}x")
+    finally:
+        for process, _ in servers.values():
+            process.terminate()
+            process.wait(5)
 
 
 def profile(stack: LocalStack, url: str, connections: int, duration: float, workdir: Path) -> str:
@@ -92,6 +140,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per concurrency level")
     parser.add_argument("--connections", type=int, nargs="+", default=[4, 16, 64])
     parser.add_argument("--profile", action="store_true", help="also profile lending with py-spy")
+    parser.add_argument("--compare", action="store_true", help="also compare lean vs aiohttp server and client")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
@@ -102,14 +151,25 @@ def main() -> None:
             url = stack.lending().url
             run_wrk(url, 8, 1.0)  # warm-up: connections, caches, SQLite pages
             print(f"{'conns':>6} {'loans/s':>9} {'p50 ms':>8} {'p99 ms':>8}  answers")
+            cpu_per_loan: dict[str, float] = {}
             for connections in args.connections:
+                before = cpu_seconds(stack)
                 r = run_wrk(url, connections, args.duration)
+                after = cpu_seconds(stack)
+                loans = float(r["rps"]) * max(1, round(args.duration))
+                cpu_per_loan = {name: (after[name] - before[name]) / loans * 1000 for name in after}
                 print(f"{r['connections']:>6} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f}  {r['codes']}"
                       + (f"  socket errors: {r['errors']}" if r["errors"] else ""), flush=True)
+            print("CPU ms per loan at the last level: " + ", ".join(
+                f"{name} {ms:.2f}" for name, ms in cpu_per_loan.items())
+                  + f"; total {sum(cpu_per_loan.values()):.2f} (2 cores: ceiling ~{2000 / sum(cpu_per_loan.values()):.0f} loans/s "
+                  "before the load generator's share)")
             if args.profile:
                 print(profile(stack, url, args.connections[len(args.connections) // 2], args.duration, Path(tmp)))
         finally:
             stack.stop()
+    if args.compare:
+        compare(min(args.duration, 3.0))
 
 
 if __name__ == "__main__":

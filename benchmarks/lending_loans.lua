@@ -1,15 +1,17 @@
 -- wrk script for bench_lending.py: unique request ids, random borrowers, status counts.
 local threads = {}
 
+-- request ids: "<run nonce from the command line>-<thread>-<counter>", unique across runs on one database
 function setup(thread)
-  thread:set("tid", tostring(#threads + 1) .. "x" .. tostring(math.random(1, 1000000000)))
+  thread:set("thread_no", #threads + 1)
   table.insert(threads, thread)
 end
 
 function init(args)
   counter = 0
   codes = {}
-  math.randomseed(os.time() + #tid * 7919 + tonumber(string.sub(tid, 1, 1)))
+  tid = (args[1] or "run") .. "-" .. thread_no
+  math.randomseed(os.time() * 1000 + thread_no)
 end
 
 function request()
