@@ -1,0 +1,91 @@
+"""A game day without a terminal: hypotheses judged on their window, scenario phases run on cue."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+import time
+
+import pytest
+
+from harness.errors import UsageError
+from harness.gameday.session import GameDay, GamedayOptions
+from harness.run.progress import Progress
+
+
+async def _wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+def _events(gd: GameDay, kind: str) -> list[str]:
+    return [m for _, k, m in gd.model.events if k == kind]
+
+
+def test_hypothesis_and_cued_phases_are_judged_and_recorded(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAOSDRILL_STATE_DIR", str(tmp_path / "state"))
+    drill = tmp_path / "drill.yaml"
+    drill.write_text(textwrap.dedent("""\
+        title: Slow bureau, on cue
+        plan: a slow bureau replica slows nothing that matters
+        stack: lending
+        load: {users: 4, spawn_rate: 4}
+        phases:
+          - name: steady
+            duration: 3s
+            expect: {ungraceful: "== 0"}
+          - name: slow-bureau
+            duration: 4s
+            faults:
+              - {link: lending->credit-bureau-a, toxic: latency, attributes: {latency: 150ms}, start: 1s}
+            expect: {ungraceful: "== 0", error_rate: "> 200%"}
+        """))
+    opts = GamedayOptions(stack="lending", users=4, spawn_rate=4, report_dir=tmp_path / "reports", web_port=None,
+                          progress=Progress(quiet=True))
+
+    async def scenario() -> tuple[GameDay, dict]:
+        gd = GameDay(opts)
+        try:
+            await gd.start()
+            await _wait(lambda: gd.model.current().n > 0, 20, "the load's first requests")
+            with pytest.raises(UsageError, match="hypothesis end"):
+                gd.submit("hypothesis start calm expect error_rate<50% ungraceful==0")
+                gd.submit("hypothesis start again expect error_rate<1%")
+                await asyncio.sleep(0.2)
+                gd.book.hypothesis_start("again", {"error_rate": "< 1%"})
+            gd.submit(f"run {drill}")  # the hypothesis stays open across both cued phases
+            await _wait(lambda: len(_events(gd, "phase_ended")) == 2, 20, "both cued phases")
+            gd.submit("hypothesis end")
+            await _wait(lambda: len(_events(gd, "hypothesis_judged")) == 3, 15, "three verdicts")
+            gd.submit("note done")
+            await asyncio.sleep(0.2)
+        finally:
+            data = await gd.close()
+        return gd, data
+
+    gd, data = asyncio.run(scenario())
+    judged = _events(gd, "hypothesis_judged")
+    assert any(j.startswith("hypothesis calm held") for j in judged)
+    assert any(j.startswith("steady held") for j in judged)
+    assert any(j.startswith("slow-bureau did NOT hold") and "error_rate" in j for j in judged)
+
+    names = [p["name"] for p in data["phases"]]
+    assert names[0] == "baseline" and "steady" in names and "slow-bureau" in names and "hypothesis calm" in names
+    phases = {p["name"]: p for p in data["phases"]}
+    assert phases["slow-bureau"]["start"] >= phases["steady"]["end"] - 0.5
+    (fault,) = data["faults"]
+    assert fault["phase"] == "slow-bureau" and fault["kind"] == "latency"
+    assert fault["attributes"] == {"latency": 150}
+    assert fault["applied_at"] == pytest.approx(phases["slow-bureau"]["start"] + 1, abs=0.5)
+    assert fault["removed_at"] == pytest.approx(phases["slow-bureau"]["end"], abs=0.5)
+
+    # The written record judges the same windows: the impossible expectation fails the game day.
+    by_phase = {(e["phase"], e["name"]): e["passed"] for e in data["expectations"]}
+    assert by_phase[("hypothesis calm", "error_rate")] and by_phase[("steady", "ungraceful")]
+    assert not by_phase[("slow-bureau", "error_rate")]
+    assert data["status"] == "failed" and data["exit_code"] == 1
+    assert (gd.run_dir / "report.html").exists()
+    assert not list((tmp_path / "state").glob("*.json")), "the run's state file is left behind"
