@@ -115,7 +115,10 @@ def _combine(a: int, b: int) -> int:
 
 
 def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, replicas: dict,
-            fault_proxy: str | None, progress: Progress, backend: str | None = None) -> tuple[dict, Path]:
+            fault_proxy: str | None, progress: Progress, backend: str | None = None,
+            driver: Any = None, run_name: str | None = None) -> tuple[dict, Path]:
+    """One drill end to end. A `driver` (the matrix) applies faults itself and may
+    return extra journal sections from its `sections()`."""
     from harness.run.execution import Interrupted, RunOptions, execute
     from harness.run.journal import Journal
     from harness.run.plan import make_plan
@@ -124,7 +127,7 @@ def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, rep
     stack = scenario.resolved_stack()
     plan = make_plan(scenario, stack)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    run_id = f"{stamp}-{slug(path.stem)}"
+    run_id = f"{stamp}-{slug(run_name or path.stem)}"
     run_dir = report_dir / run_id
     n = 1
     while run_dir.exists():
@@ -138,7 +141,7 @@ def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, rep
     progress.event(f"plan: {' '.join(scenario.plan.split())}")
     opts = RunOptions(run_dir=run_dir, service_args=service_args, replicas=replicas,
                       fault_proxy_url=fault_proxy, backend=backend, progress=progress,
-                      abort_check=_abort_check())
+                      abort_check=_abort_check(), driver=driver)
     try:
         asyncio.run(execute(plan, journal, opts))
     except Interrupted:
@@ -151,6 +154,8 @@ def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, rep
         journal.reason = f"internal error: {exc!r} (traceback in {run_dir / 'error.txt'})"
     finally:
         progress.close()
+    if driver is not None and hasattr(driver, "sections"):
+        journal.extra.update(driver.sections())
     data = decide(journal.to_dict(), scenario)
     journal_path = run_dir / "journal.json"
     import json

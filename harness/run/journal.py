@@ -69,6 +69,7 @@ class Journal:
         self.invariants: list[dict[str, Any]] = []
         self.leftovers: dict[str, Any] = {"checked": False}
         self.acknowledged = 0
+        self.extra: dict[str, Any] = {}  # further top-level sections (e.g. "matrix")
 
     # ------------------------------------------------------------ recording
     def event(self, kind: str, message: str, data: dict | None = None, at: float | None = None) -> None:
@@ -135,6 +136,7 @@ class Journal:
             "invariants": self.invariants,
             "acknowledged_loans": self.acknowledged,
             "leftovers": self.leftovers,
+            **self.extra,
         }
 
     def write(self, path: Path) -> Path:

@@ -6,18 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "tests" / "fixtures" / "scenarios"
-
-
-@pytest.fixture
-def isolated_state(tmp_path, monkeypatch):
-    """Each test gets its own run-state folder, so runs of parallel tests never meet."""
-    state = tmp_path / "state"
-    monkeypatch.setenv("CHAOSDRILL_STATE_DIR", str(state))
-    return state
 
 
 def run_cli(args: list[str], cwd: Path, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:

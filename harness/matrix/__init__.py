@@ -1,0 +1,1 @@
+"""The resilience matrix: every link x every fault kind, classified and pruned."""

@@ -1,0 +1,137 @@
+"""Drive one long drill through every cell of the matrix.
+
+One stack and one load for the whole matrix (starting a stack per cell would
+cost more than the cells themselves): a baseline, then per cell the fault for
+`fault_s`, `settle_s` to recover, an audit of the invariants, and a verdict
+from that cell's own seconds. Cells implied by a stronger fault already seen
+on the same link are skipped (catalogue.implied_by).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.errors import ChaosdrillError
+from harness.judge.recovery import Bounds
+from harness.matrix.catalogue import CATALOGUE, FaultKind, implied_by
+from harness.matrix.classify import classify
+
+COLLECT_LAG = 1.3  # the load flushes each second; wait for a cell's last second to arrive
+
+
+@dataclass
+class MatrixSettings:
+    links: list[str]
+    faults: list[str]
+    baseline_s: float = 8.0
+    fault_s: float = 5.0
+    settle_s: float = 4.0
+    prune: bool = True
+    hang_ms: float = 5000.0  # an answer this slow is a hang (the client's timeout)
+
+    def kinds(self) -> list[FaultKind]:
+        wanted = set(self.faults)
+        return [k for k in CATALOGUE if k.name in wanted]
+
+    def estimate_s(self) -> float:
+        cells = len(self.links) * len(self.faults)
+        return self.baseline_s + cells * (self.fault_s + self.settle_s + COLLECT_LAG)
+
+
+@dataclass
+class MatrixDriver:
+    settings: MatrixSettings
+    targets: dict[str, str]  # link -> the service it leads to
+    invariants: list[str]
+    cells: list[dict[str, Any]] = field(default_factory=list)
+    baseline: dict[str, Any] = field(default_factory=dict)
+
+    async def __call__(self, tl: Any) -> None:
+        s = self.settings
+        await _sleep_until(tl.t0 + s.baseline_s)
+        await asyncio.sleep(COLLECT_LAG)
+        tl.collect_metrics()
+        base = tl.series().window(1, s.baseline_s)
+        bounds = Bounds.from_baseline(base)
+        self.baseline = {"n": base.n, "error_rate": base.error_rate, "p99_ms": base.percentile_ms(99),
+                         "bounds": bounds.describe()}
+        tl.journal.phases = [{"name": "baseline", "start": 0.0, "end": s.baseline_s, "expect": None}]
+        failing_before: set[str] = set()
+        for link in s.links:
+            seen: dict[str, str] = {}
+            for kind in s.kinds():
+                cell = {"link": link, "fault": kind.name, "label": kind.label}
+                implied = implied_by(kind, seen) if s.prune else None
+                if implied:
+                    cell.update(outcome=implied[0], ran=False, implied_by=implied[1])
+                    seen[kind.name] = implied[0]
+                    self.cells.append(cell)
+                    tl.progress.event(f"matrix: {link} x {kind.name}: implied {implied[0]} by {implied[1]} (skipped)")
+                    continue
+                phase = f"{link} x {kind.name}"
+                start = time.time() - tl.t0
+                fault_id = await tl.apply_now(kind.spec(link, self.targets[link]), phase)
+                if fault_id is None:
+                    raise ChaosdrillError(f"matrix: could not apply {kind.name} on {link}")
+                await asyncio.sleep(s.fault_s)
+                await tl.revert_now(fault_id)
+                await asyncio.sleep(s.settle_s)
+                end = time.time() - tl.t0
+                tl.journal.phases.append({"name": phase, "start": round(start, 3), "end": round(end, 3),
+                                          "expect": None})
+                violated = await self._newly_violated(tl, failing_before)
+                await asyncio.sleep(COLLECT_LAG)
+                tl.collect_metrics()
+                window = tl.series().window(int(start) + 1, int(end))
+                outcome, evidence = classify(window, bounds, s.hang_ms, violated)
+                cell.update(outcome=outcome, ran=True, start=round(start, 3), end=round(end, 3),
+                            fault_id=fault_id, evidence=evidence.to_dict())
+                seen[kind.name] = outcome
+                self.cells.append(cell)
+                tl.progress.event(f"matrix: {link} x {kind.name}: {outcome} "
+                                  f"(n={evidence.n}, errors {evidence.error_rate:.1%}, ungraceful {evidence.ungraceful}, "
+                                  f"p99 {evidence.p99_ms:.0f} ms)")
+
+    async def _newly_violated(self, tl: Any, failing_before: set[str]) -> list[str]:
+        """Invariants that fail now and did not fail at the previous cell's audit."""
+        if not self.invariants or getattr(tl.plan.stack, "audit", None) is None:
+            return []
+        from harness.invariants import check_invariants
+        from harness.run.audit import fetch_audit
+
+        try:
+            data = await fetch_audit(tl.plan, tl.rt)
+        except ChaosdrillError as exc:
+            tl.journal.event("audit_failed", f"matrix audit: {exc}")
+            return []
+        results = check_invariants(tl.plan.stack.audit.plugin, self.invariants, data, tl.load.acknowledgements())
+        failing = {r.name for r in results if not r.passed}
+        new = sorted(failing - failing_before)
+        failing_before.clear()
+        failing_before.update(failing)
+        return new
+
+    def sections(self) -> dict[str, Any]:
+        return {"matrix": self.summary()}
+
+    def summary(self) -> dict[str, Any]:
+        ran = sum(1 for c in self.cells if c.get("ran"))
+        return {
+            "links": self.settings.links,
+            "faults": [k.name for k in self.settings.kinds()],
+            "baseline": self.baseline,
+            "cells": self.cells,
+            "runs": ran,
+            "pruned": len(self.cells) - ran,
+            "settings": {"baseline_s": self.settings.baseline_s, "fault_s": self.settings.fault_s,
+                         "settle_s": self.settings.settle_s, "prune": self.settings.prune},
+        }
+
+
+async def _sleep_until(wall: float) -> None:
+    delay = wall - time.time()
+    if delay > 0:
+        await asyncio.sleep(delay)
