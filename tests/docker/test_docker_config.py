@@ -87,3 +87,24 @@ def test_image_tag_follows_project_content_and_keeps_host_symlinks(tmp_path):
     fs.add_host_path(tmp_path / "lib" / "libx.so.1")
     assert fs.links == {str(tmp_path / "lib"): "usr/lib", str(tmp_path / "usr/lib/libx.so.1"): "libx.so.1.2"}
     assert list(fs.files) == [str(tmp_path / "usr/lib/libx.so.1.2")]
+
+
+def test_containers_get_the_cpu_weight_of_several_host_processes(tmp_path):
+    from harness.engine.podman import raise_container_cpu_weight
+
+    v1 = tmp_path / "v1"
+    (v1 / "cpu" / "libpod_parent").mkdir(parents=True)
+    (v1 / "cpu" / "cpu.shares").write_text("1024\n")
+    (v1 / "cpu" / "libpod_parent" / "cpu.shares").write_text("1024\n")
+    assert raise_container_cpu_weight(8, root=v1).endswith("1024 -> 8192")
+    assert (v1 / "cpu" / "libpod_parent" / "cpu.shares").read_text() == "8192"
+    (v1 / "cpu" / "libpod_parent" / "cpu.shares").write_text("20000\n")
+    raise_container_cpu_weight(8, root=v1)  # never lowered
+    assert (v1 / "cpu" / "libpod_parent" / "cpu.shares").read_text() == "20000\n"
+
+    v2 = tmp_path / "v2"
+    (v2 / "libpod_parent").mkdir(parents=True)
+    (v2 / "cgroup.controllers").write_text("cpu memory\n")
+    (v2 / "libpod_parent" / "cpu.weight").write_text("100\n")
+    assert raise_container_cpu_weight(8, root=v2).endswith("100 -> 800")
+    assert "no cgroup" in raise_container_cpu_weight(8, root=tmp_path / "none")
