@@ -1,0 +1,62 @@
+"""TOXIPROXY_URL: the harness drives a fault proxy server it did not start."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+
+from harness.errors import UsageError
+from harness.faultproxy.client import FaultProxyClient
+from harness.faultproxy.launcher import start_builtin
+from tests.run.conftest import SCENARIOS, only_journal, run_cli
+
+
+def test_a_drill_runs_against_a_separately_started_server(tmp_path, isolated_state):
+    server = start_builtin(tmp_path / "external-proxy.log")
+    try:
+        res = run_cli(["run", str(SCENARIOS / "echo-outage.yaml"), "--report-dir", str(tmp_path / "r")],
+                      tmp_path, env={"TOXIPROXY_URL": server.url})
+        assert res.returncode == 0, res.stdout + res.stderr
+        j = only_journal(tmp_path / "r")
+        assert j["stack"]["fault_proxy"] == {"url": server.url, "version": j["stack"]["fault_proxy"]["version"],
+                                             "external": True}
+        assert any(e["type"] == "fault_applied" for e in j["events"])
+        # The run removed its proxies from the server it borrowed, and left the server running.
+        with urllib.request.urlopen(server.url + "/proxies", timeout=3) as resp:
+            assert json.loads(resp.read()) == {}
+        assert server.popen.poll() is None
+    finally:
+        server.stop()
+
+
+class _PlainToxiproxy(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        body = json.dumps({"version": "2.12.0"}).encode() if self.path == "/version" else b"{}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_http_toxics_are_refused_by_name_on_a_plain_toxiproxy():
+    httpd = HTTPServer(("127.0.0.1", 0), _PlainToxiproxy)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        client = FaultProxyClient(url)
+        assert not client.is_builtin
+        assert client.use_leases("run-1") is False  # a plain Toxiproxy knows no leases
+        with pytest.raises(UsageError) as err:
+            client.add_toxic("front-to-back", "http_error", attributes={"status": 503})
+        assert "http_error" in str(err.value) and url in str(err.value) and "2.12.0" in str(err.value)
+    finally:
+        httpd.shutdown()
