@@ -14,7 +14,7 @@ import requests
 
 from .conftest import Api, code_of, timed
 
-FAST = ["--deadline", "1s", "--dependency-timeout", "150ms", "--breaker-reset", "30s"]
+FAST = ["--deadline", "1.5s", "--dependency-timeout", "300ms", "--breaker-reset", "30s"]
 DECIDED = {"APPROVED", "RISK_REJECTED"}
 
 
@@ -25,11 +25,11 @@ def test_stopped_replica_fails_over_and_opens_its_breaker(make_stack) -> None:
     for i in range(12):
         answer, took = timed(lambda: api.borrow(f"r{i}", f"user-{i}"))
         assert code_of(answer) in DECIDED, answer.text
-        assert took < 1.2
+        assert took < 1.7
     assert api.metric("chaosdrill_breaker_state", dependency="credit-bureau-b") == 2
     assert api.metric("chaosdrill_breaker_state", dependency="credit-bureau-a") == 0
     _, took = timed(lambda: api.borrow("fast", "user-fast"))
-    assert took < 0.1  # the open breaker skips the stopped replica at once
+    assert took < 0.25  # the open breaker skips the stopped replica: no 300 ms timeout
 
 
 def test_without_failover_a_stopped_replica_fails_requests(make_stack) -> None:
@@ -47,11 +47,11 @@ def test_both_down_serves_cached_reports_and_explicit_unavailable(make_stack) ->
     stack.bureau("a").signal(signal.SIGSTOP)
     stack.bureau("b").signal(signal.SIGSTOP)
     quota, took = timed(lambda: api.call("GET", "/v1/users/known/quota"))
-    assert code_of(quota) == "QUOTA_DEGRADED" and quota.json()["degraded"] is True and took < 1.2
+    assert code_of(quota) == "QUOTA_DEGRADED" and quota.json()["degraded"] is True and took < 1.7
     loan = api.borrow("cached", "known")
     assert loan.status_code == 201 and code_of(loan) == "APPROVED_DEGRADED"
     unknown, took = timed(lambda: api.borrow("new", "stranger"))
-    assert code_of(unknown) in {"CREDIT_UNAVAILABLE", "DEFERRED"} and took < 1.2
+    assert code_of(unknown) in {"CREDIT_UNAVAILABLE", "DEFERRED"} and took < 1.7
     assert int(unknown.headers["Retry-After"]) >= 1
     audit = {entry["request_id"]: entry for entry in api.call("GET", "/v1/audit").json()["loans"]}
     assert audit["cached"]["degraded"] is True and "new" not in audit
@@ -88,7 +88,7 @@ def test_without_deadline_a_hanging_bureau_hangs_the_client(make_stack, relay) -
 
 
 def test_breaker_fails_fast_then_recovers(make_stack, relay) -> None:
-    stack = make_stack(["--dependency-timeout", "100ms", "--breaker-failures", "3", "--breaker-reset", "1s"],
+    stack = make_stack(["--dependency-timeout", "300ms", "--breaker-failures", "3", "--breaker-reset", "1.5s"],
                        start=False)
     links = [relay(stack.bureau(r).port) for r in ("a", "b")]
     for r in links:
@@ -99,17 +99,17 @@ def test_breaker_fails_fast_then_recovers(make_stack, relay) -> None:
         api.borrow(f"open{i}", f"u{i}")
     assert api.metric("chaosdrill_breaker_state", dependency="credit-bureau-a") == 2
     answer, took = timed(lambda: api.borrow("fast", "u-fast"))
-    assert code_of(answer) == "CREDIT_UNAVAILABLE" and took < 0.1, took
+    assert code_of(answer) == "CREDIT_UNAVAILABLE" and took < 0.25, took  # no 300 ms timeout waited
     for r in links:
         r.set("pass")
-    time.sleep(1.1)
+    time.sleep(1.6)
     assert code_of(api.borrow("after", "u-after")) in DECIDED
     assert api.metric("chaosdrill_breaker_state", dependency="credit-bureau-a") + \
         api.metric("chaosdrill_breaker_state", dependency="credit-bureau-b") < 4
 
 
 def test_without_breaker_every_request_waits_for_timeouts(make_stack, relay) -> None:
-    stack = make_stack(["--dependency-timeout", "100ms", "--breaker-failures", "3", "--no-breaker"], start=False)
+    stack = make_stack(["--dependency-timeout", "300ms", "--breaker-failures", "3", "--no-breaker"], start=False)
     links = [relay(stack.bureau(r).port) for r in ("a", "b")]
     for r in links:
         r.set("blackhole")
@@ -118,7 +118,7 @@ def test_without_breaker_every_request_waits_for_timeouts(make_stack, relay) -> 
     for i in range(5):
         api.borrow(f"slow{i}", f"u{i}")
     _, took = timed(lambda: api.borrow("still-slow", "u-slow"))
-    assert took >= 0.2, took  # no breaker: the dead dependency is tried every time
+    assert took >= 0.3, took  # no breaker: the dead dependency's timeout is waited every time
     assert api.metric("chaosdrill_breaker_state", dependency="credit-bureau-a") == 0
 
 
