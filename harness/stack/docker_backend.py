@@ -496,6 +496,11 @@ class DockerStackRuntime(StackRuntime):
         self.fault_proxy = FaultProxyContainer(url=f"http://{HOST}:{inst.port}", instance=inst, spec=spec)
         self.client = FaultProxyClient(self.fault_proxy.url)
         version = await self._wait_proxy_api(inst)
+        if self.state is not None:
+            # As the process backend: faults are leased, so the server ends them if this runner dies.
+            self.state.set_fault_proxy(self.fault_proxy.url, None)
+            await asyncio.to_thread(self.client.use_leases, self.state.data["run_id"],
+                                    float(self.state.data.get("lease_ttl", 5.0)))
         self._event("fault_proxy_ready", f"fault proxy {version} in container {inst.container_name} "
                                          f"(API on {self.fault_proxy.url})")
 

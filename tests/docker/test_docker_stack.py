@@ -125,3 +125,32 @@ def test_restart_stops_gracefully_and_comes_back_healthy(echo):
     assert back.pid != old_pid
     assert back.exit_code() is None
     assert hello(rt) == (200, "OK")
+
+
+def test_faults_are_leased_like_on_the_process_backend(engine, builtin_image, load_test_stack, tmp_path):
+    """With a run state, toxics carry the run's lease: the proxy container ends them if the runner dies."""
+    import asyncio
+
+    from harness.stack.docker_backend import DockerStackRuntime
+    from harness.stack.runtime import StackOptions
+    from harness.state import RunState
+
+    state = RunState("lease-test", path=tmp_path / "run.json")
+    state.data["lease_ttl"] = 1.0
+    state.save()
+    rt = DockerStackRuntime(load_test_stack("echo-docker.yaml"), StackOptions(), state,
+                            base_url=engine.base_url, builtin_image=builtin_image)
+
+    async def scenario() -> None:
+        await rt.start()
+        try:
+            assert rt.client.lease == {"owner": "lease-test", "ttl": 1.0}
+            fault = ToxicFault("front->back", "latency", "f-leased", attributes={"latency": 800})
+            await fault.apply(rt)
+            assert (await asyncio.to_thread(hello, rt)) == (503, "DEP_DOWN")
+            await asyncio.sleep(2.0)  # no heartbeat renews the lease: the server drops the toxic
+            assert (await asyncio.to_thread(hello, rt)) == (200, "OK")
+        finally:
+            await rt.stop()
+
+    asyncio.run(scenario())
