@@ -129,7 +129,11 @@ class HttpClient:
         head.append("\r\n")
         waiter: asyncio.Future[HttpResponse] = loop.create_future()
         protocol.waiter = waiter
-        protocol.transport.write("".join(head).encode("latin-1") + body)  # type: ignore[union-attr]
+        try:
+            protocol.transport.write("".join(head).encode("latin-1") + body)  # type: ignore[union-attr]
+        except RuntimeError as exc:  # uvloop: a pooled connection the peer closed before we noticed
+            protocol.transport.abort()  # type: ignore[union-attr]
+            raise DependencyError(self.name, "reset", sent=False, detail=f"connection already closed: {exc}") from None
         timer = None
         if deadline is not None:
             timer = loop.call_at(deadline, _expire, waiter)
