@@ -112,6 +112,10 @@ class LoadDriver:
             return []
         return self._tail.poll()
 
+    def take_events(self) -> list[dict]:
+        """Event lines of the load (worker_lost, users_changed, ...) since the last call."""
+        return self._tail.take_events() if self._tail is not None else []
+
     def stop(self, grace: float = 10.0) -> None:
         if self.popen is None or self.popen.poll() is not None:
             return

@@ -17,6 +17,7 @@ import aiohttp
 from harness.errors import ChaosdrillError, HarnessError
 from harness.faults import Fault, build_fault
 from harness.faults.base import InstanceFault
+from harness.load.stream import SecondMerger
 from harness.metrics.series import Second, Series, Stats
 from harness.run.journal import Journal
 from harness.run.plan import Plan, PlannedAction, PlannedFault
@@ -39,7 +40,7 @@ class Timeline:
         self.abort_check = abort_check
         self.t0 = 0.0
         self.active: dict[str, Fault] = {}
-        self.seconds: dict[int, Second] = {}
+        self.merger = SecondMerger()
         self.failure: ChaosdrillError | None = None
         self._done = asyncio.Event()
         self._abort_reason: str | None = None
@@ -207,25 +208,23 @@ class Timeline:
         if self.load is None:
             return
         self.add_records(self.load.poll(final=final))
+        for ev in self.load.take_events():
+            kind = str(ev.get("event"))
+            detail = " ".join(str(ev[k]) for k in ("worker", "detail", "reason") if ev.get(k))
+            self.journal.event(kind, f"load: {kind.replace('_', ' ')} {detail}".strip(),
+                               {k: v for k, v in ev.items() if k not in ("v", "event", "t")}, at=ev.get("t"))
+            if kind == "worker_lost":
+                self.progress.event(f"LOAD WORKER LOST: {detail}")
         if final:
-            self.journal.metrics = [self.seconds[t].to_json() for t in sorted(self.seconds)]
+            self.journal.metrics = [s.to_json() for s in self.series().seconds]
 
     def add_records(self, records: list[dict]) -> None:
-        """Merge per-worker per-second records into the run's seconds."""
-        for record in records:
-            t = int(record["second"] - self.t0)
-            sec = self.seconds.get(t)
-            if sec is None:
-                sec = self.seconds[t] = Second(t=t, endpoints={})
-            for name, data in record.get("endpoints", {}).items():
-                stats = Stats.from_json(data)
-                if name in sec.endpoints:
-                    sec.endpoints[name].add(stats)
-                else:
-                    sec.endpoints[name] = stats
+        """Merge per-worker per-second records (Unix seconds; offsets from t0 when read)."""
+        self.merger.add_all(records)
 
     def series(self) -> Series:
-        return Series(self.seconds.values())
+        t0 = int(self.t0)
+        return Series(Second(t=sec.t - t0, endpoints=sec.endpoints) for sec in self.merger.seconds.values())
 
     async def _sample_services(self) -> None:
         try:
@@ -242,7 +241,7 @@ class Timeline:
 
     def _show(self, t: int) -> None:
         phase = self.plan.phase_at(time.time() - self.t0)
-        sec = self.seconds.get(t)
+        sec = self.merger.seconds.get(int(self.t0) + t)
         stats = sec.total() if sec else Stats()
         faults = ", ".join(f.describe() for f in self.active.values()) or "none"
         where = f"{phase.name} {time.time() - self.t0 - phase.start:4.0f}/{phase.end - phase.start:g}s" if phase else "ending"

@@ -25,6 +25,7 @@ def decide(journal: dict[str, Any], scenario: Any) -> dict[str, Any]:
         results = judge(scenario, timing, series)
         journal["expectations"] = [r if isinstance(r, dict) else r.to_dict() for r in results]
 
+    journal.setdefault("expectations", []).extend(_lost_workers(journal))
     failed_exp = [e for e in journal.get("expectations", []) if not e.get("passed")]
     failed_inv = [i for i in journal.get("invariants", []) if not i.get("passed")]
     left = journal.get("leftovers", {})
@@ -46,3 +47,25 @@ def decide(journal: dict[str, Any], scenario: Any) -> dict[str, Any]:
     else:
         journal["status"], journal["exit_code"], journal["reason"] = "passed", 0, ""
     return journal
+
+
+def _lost_workers(journal: dict[str, Any]) -> list[dict[str, Any]]:
+    """A load worker lost mid-run fails its phase: the load it was to send never came.
+
+    Locust itself carries on and exits 0; a drill whose load silently shrank
+    would judge the system on traffic it never received.
+    """
+    lost: dict[str, list[str]] = {}
+    phases = journal.get("phases") or []
+    for ev in journal.get("events", []):
+        if ev.get("type") != "worker_lost":
+            continue
+        name = next((p["name"] for p in phases if p["start"] <= ev["t"] < p["end"]),
+                    phases[-1]["name"] if phases else "run")
+        lost.setdefault(name, []).append(str(ev.get("data", {}).get("worker") or ev.get("message", "")))
+    return [
+        {"phase": phase, "endpoint": None, "name": "load_workers", "threshold": "no worker lost",
+         "measured": len(workers), "display": f"{len(workers)} lost", "passed": False,
+         "why": f"load worker(s) lost mid-phase: {', '.join(workers)}; the phase did not get its load"}
+        for phase, workers in lost.items()
+    ]
