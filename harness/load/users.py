@@ -58,9 +58,11 @@ def materialise_locustfile(spec: str, source: str | None) -> str:
 
 def load_user_classes(spec: str, names: list[str] | None) -> list[type[User]]:
     if spec == BUILTIN_BORROWER:
-        from harness.load.borrower import BorrowerUser
+        from harness.load.borrower import BorrowerUser, CrossBorrowerUser
 
-        available: dict[str, type[User]] = {"BorrowerUser": BorrowerUser}
+        if not names:
+            return [BorrowerUser]
+        available: dict[str, type[User]] = {"BorrowerUser": BorrowerUser, "CrossBorrowerUser": CrossBorrowerUser}
     elif spec.startswith("builtin:"):
         raise UsageError(f"load config locustfile: unknown built-in {spec!r}; known: {BUILTIN_BORROWER}")
     else:
