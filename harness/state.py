@@ -125,8 +125,12 @@ def stale_runs() -> list[RunState]:
 
 
 def clean_run(st: RunState) -> list[str]:
-    """End what a dead run left: toxics and proxies, processes, its files."""
+    """End what a dead run left: containers, toxics and proxies, processes, its files."""
     done: list[str] = []
+    if st.data.get("docker"):
+        from harness.stack.docker_backend import clean_state
+
+        done += clean_state(st)
     fp = st.data.get("fault_proxy") or {}
     proxy_pid_alive = fp.get("pid") and pid_alive(fp["pid"], fp.get("start_time"))
     if fp.get("url") and st.data.get("proxies") and (proxy_pid_alive or not fp.get("pid")):

@@ -43,6 +43,11 @@ def add_run_options(p: argparse.ArgumentParser, with_profile: bool = True) -> No
                    help="use this Toxiproxy-compatible server (default: $TOXIPROXY_URL or a built-in one)")
     p.add_argument("--backend", choices=["process", "docker"], default=None,
                    help="run the stack as processes or containers (default: the stack's backend)")
+    p.add_argument("--master-bind", default=None, metavar="HOST",
+                   help="address the Locust master listens on for remote workers (scenario load.workers; "
+                        "default 127.0.0.1: give a reachable address explicitly)")
+    p.add_argument("--master-port", type=int, default=None, metavar="PORT",
+                   help="port of the Locust master for remote workers (default: a free one, shown in the log)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
 
 
@@ -90,7 +95,7 @@ def run_suite(loaded: list[tuple[Path, Any]], args: argparse.Namespace, service_
     worst = 0
     for path, scenario in loaded:
         journal, run_dir = run_one(path, scenario, args.report_dir, service_args, replicas, args.fault_proxy, progress,
-                                   backend=args.backend)
+                                   backend=args.backend, master=(args.master_bind, args.master_port))
         outcomes.append((journal, run_dir))
         worst = _combine(worst, journal["exit_code"])
         if journal["exit_code"] == 130:
@@ -116,7 +121,8 @@ def _combine(a: int, b: int) -> int:
 
 def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, replicas: dict,
             fault_proxy: str | None, progress: Progress, backend: str | None = None,
-            driver: Any = None, run_name: str | None = None) -> tuple[dict, Path]:
+            driver: Any = None, run_name: str | None = None,
+            master: tuple[str | None, int | None] = (None, None)) -> tuple[dict, Path]:
     """One drill end to end. A `driver` (the matrix) applies faults itself and may
     return extra journal sections from its `sections()`."""
     from harness.run.execution import Interrupted, RunOptions, execute
@@ -141,7 +147,7 @@ def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, rep
     progress.event(f"plan: {' '.join(scenario.plan.split())}")
     opts = RunOptions(run_dir=run_dir, service_args=service_args, replicas=replicas,
                       fault_proxy_url=fault_proxy, backend=backend, progress=progress,
-                      abort_check=_abort_check(), driver=driver)
+                      abort_check=_abort_check(), driver=driver, master_bind=master[0], master_port=master[1])
     try:
         asyncio.run(execute(plan, journal, opts))
     except Interrupted:

@@ -42,6 +42,8 @@ class RunOptions:
     warmup: float | None = None  # seconds of load before t0; None: ramp time + 1 s
     abort_check: Callable[[Any, Any, float], str | None] | None = None
     driver: Callable[[Any], Any] | None = None  # drives faults itself instead of the plan (matrix)
+    master_bind: str | None = None  # where the Locust master listens for remote workers
+    master_port: int | None = None
 
 
 class Interrupted(Exception):
@@ -97,13 +99,13 @@ async def execute(plan: Plan, journal: Journal, opts: RunOptions) -> None:
             opts.progress.event(f"starting stack {plan.stack.name}...")
             await rt.start()
             journal.stack = rt.describe()
-            load = LoadDriver(plan, rt, opts.run_dir)
+            load = LoadDriver(plan, rt, opts.run_dir, master_bind=opts.master_bind, master_port=opts.master_port)
             load.start()
             state.add_process("load", load.pid)
             journal.event("load_started", f"load: {load.describe()}")
             opts.progress.event(f"load started: {load.describe()}")
             started = time.time()
-            early = await _first_metrics(load)
+            early = await _first_metrics(load, timeout=30.0 + (60.0 if load.config.get("expect_workers") else 0.0))
             warmup = opts.warmup if opts.warmup is not None else load.ramp_seconds(plan.scenario.load) + 1.0
             t0 = math.ceil(max(time.time(), started + warmup))
             journal.t0 = float(t0)

@@ -20,7 +20,8 @@ from harness.errors import HarnessError
 
 
 class LoadDriver:
-    def __init__(self, plan: Any, rt: Any, run_dir: Path, extra_time: float = 30.0) -> None:
+    def __init__(self, plan: Any, rt: Any, run_dir: Path, extra_time: float = 30.0,
+                 master_bind: str | None = None, master_port: int | None = None) -> None:
         self.plan = plan
         self.rt = rt
         self.dir = run_dir / "load"
@@ -54,6 +55,15 @@ class LoadDriver:
             "request_timeout_s": getattr(load, "request_timeout", None) or 5.0,
             "run_time_s": plan.duration + extra_time + self.ramp_seconds(load) + 5,
         }
+        workers = getattr(load, "workers", 0) or 0
+        if workers:
+            # Remote workers (`chaosdrill worker --master HOST:PORT`) must reach the master:
+            # it listens on another address only when the user says so (--master-bind).
+            self.config.update(expect_workers=workers, processes=self.config["processes"],
+                               master_bind_host=master_bind or "127.0.0.1")
+            if master_port:
+                self.config["master_port"] = master_port
+            self.config["run_time_s"] += 30  # workers may take a while to join
         self.config_path = self.dir / "config.json"
         self.config_path.write_text(json.dumps(self.config, indent=1))
         self.log_path = self.dir / "locust.log"
@@ -67,6 +77,8 @@ class LoadDriver:
     def describe(self) -> str:
         c = self.config
         procs = f", {c['processes']} worker processes" if c["processes"] else ""
+        if c.get("expect_workers"):
+            procs += f", waiting for {c['expect_workers']} remote worker(s) on {c['master_bind_host']}"
         return f"{c['users']} users at {c['spawn_rate']:g}/s on {', '.join(c['hosts'])} ({c['locustfile']}{procs})"
 
     def start(self) -> None:
