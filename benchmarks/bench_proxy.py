@@ -6,7 +6,9 @@ Starts a tiny keep-alive HTTP upstream (uvloop, its own process), the fault
 proxy server (its own process, no toxic on the proxy), and drives both with
 wrk, alternating direct and proxied runs so that machine noise hits both
 alike; prints requests/s, the proxied/direct ratio and the latency the proxy
-adds at p50 and p99 (medians over the rounds). `--toxic-path` also measures
+adds at p50 and p99 (medians over the rounds), and the CPU time the proxy
+server (or, direct, the upstream) spends per request, a number that machine
+load disturbs much less than the ratio. `--toxic-path` also measures
 the toxic pipeline path (a 0 ms latency toxic on each stream).
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import signal
@@ -60,6 +63,14 @@ class WrkResult:
     rps: float
     p50_ms: float
     p99_ms: float
+    cpu_us_per_request: float = 0.0  # of the process under test: the proxy, or the upstream when direct
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds a process has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -112,6 +123,7 @@ def main() -> int:
         return 2
 
     processes: list[subprocess.Popen] = []
+    load_before = f"{os.getloadavg()[0]:.2f}"
     try:
         upstream, port_line = _start([sys.executable, __file__, "--serve-upstream"])
         processes.append(upstream)
@@ -131,11 +143,19 @@ def main() -> int:
             run_wrk(port, 10, 1, args.threads)
 
         results: dict[int, dict[str, list[WrkResult]]] = {}
+        kernel_share: dict[str, list[float]] = {name: [] for name in targets}
         for connections in args.connections:
             results[connections] = {name: [] for name in targets}
             for _ in range(args.rounds):
                 for name, port in targets.items():
-                    results[connections][name].append(run_wrk(port, connections, args.duration, args.threads))
+                    pid = upstream.pid if name == "direct" else proxy_server.pid
+                    before = cpu_seconds(pid)
+                    result = run_wrk(port, connections, args.duration, args.threads)
+                    after = cpu_seconds(pid)
+                    used = sum(after) - sum(before)
+                    result.cpu_us_per_request = used / max(1.0, result.rps * args.duration) * 1e6
+                    kernel_share[name].append((after[1] - before[1]) / used if used else 0.0)
+                    results[connections][name].append(result)
                     time.sleep(0.3)
     finally:
         for process in processes:
@@ -148,7 +168,11 @@ def main() -> int:
 
     report = []
     print(f"wrk -t{args.threads}, {args.duration:g} s per run, median of {args.rounds} alternating rounds")
-    print(f"{'conns':>5} {'path':>11} {'req/s':>10} {'ratio':>7} {'p50 ms':>8} {'p99 ms':>8} {'+p50 ms':>8} {'+p99 ms':>8}")
+    print(f"load average before: {load_before}, after: {os.getloadavg()[0]:.2f}")
+    print(
+        f"{'conns':>5} {'path':>11} {'req/s':>10} {'ratio':>7} {'p50 ms':>8} {'p99 ms':>8} {'+p50 ms':>8} "
+        f"{'+p99 ms':>8} {'cpu us/req':>10}"
+    )
     for connections, by_path in results.items():
         direct = by_path["direct"]
         d_rps = statistics.median(r.rps for r in direct)
@@ -158,6 +182,7 @@ def main() -> int:
             rps = statistics.median(r.rps for r in runs)
             p50 = statistics.median(r.p50_ms for r in runs)
             p99 = statistics.median(r.p99_ms for r in runs)
+            cpu = statistics.median(r.cpu_us_per_request for r in runs)
             row = {
                 "connections": connections,
                 "path": name,
@@ -167,13 +192,16 @@ def main() -> int:
                 "p99_ms": round(p99, 3),
                 "added_p50_ms": round(p50 - d_p50, 3),
                 "added_p99_ms": round(p99 - d_p99, 3),
+                "cpu_us_per_request": round(cpu, 1),
                 "runs_rps": [round(r.rps) for r in runs],
             }
             report.append(row)
             print(
                 f"{connections:>5} {name:>11} {rps:>10.0f} {rps / d_rps:>6.1%} {p50:>8.3f} {p99:>8.3f} "
-                f"{p50 - d_p50:>+8.3f} {p99 - d_p99:>+8.3f}"
+                f"{p50 - d_p50:>+8.3f} {p99 - d_p99:>+8.3f} {cpu:>10.1f}"
             )
+    shares = ", ".join(f"{name} {statistics.median(v):.0%}" for name, v in kernel_share.items() if v)
+    print(f"cpu us/req: CPU time of the upstream (direct) or of the proxy server per request; in the kernel: {shares}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0
