@@ -258,6 +258,7 @@ class Lending:
                                                       reasons, degraded, acked=True)
                     if rejected is None:
                         return await self._replay(self.store.loan_by_request(request_id), user_id, amount)
+                    await self.store.durable()
                     return self.answer(code, message, **rejected.public(), replayed=False)
                 code = Code.APPROVED_DEGRADED if degraded else Code.APPROVED
                 loan = self.store.create_loan(request_id, user_id, amount, PENDING_PAYMENT, code.value, "approved",
@@ -265,11 +266,12 @@ class Lending:
                 if loan is None:  # a concurrent request with the same id won the insert
                     return await self._replay(self.store.loan_by_request(request_id), user_id, amount)
                 self.busy_loans.add(loan.id)
+                await self.store.durable()  # the loan is on record before any money moves
                 return await self._disburse(loan, deadline, resume=False)
         except TimeoutError:
             if loan is None:
                 return self.answer(Code.DEFERRED, "could not decide in time: try again shortly", retry_after=2)
-            return self._park(loan)
+            return await self._park(loan)
         finally:
             if loan is not None:
                 self.busy_loans.discard(loan.id)
@@ -302,7 +304,7 @@ class Lending:
                 async with self._timebox(deadline):
                     return await self._disburse(loan, deadline, resume=True)
             except TimeoutError:
-                return self._park(loan)
+                return await self._park(loan)
             finally:
                 self.busy_loans.discard(loan.id)
         return self._loan_answer(loan, replayed=True)
@@ -313,18 +315,21 @@ class Lending:
         if outcome.status == PAID:
             self.store.update_loan(loan, state=DISBURSED, gateway=outcome.gateway, keys=keys, acked=True,
                                    code=(Code.APPROVED_DEGRADED if loan.degraded else Code.APPROVED).value)
+            await self.store.durable()
             return self._loan_answer(loan)
         if outcome.status == UNKNOWN:
-            return self._park(loan, keys)
+            return await self._park(loan, keys)
         self.store.update_loan(loan, state=PAYMENT_FAILED, keys=keys, code=Code.PAYMENT_UNAVAILABLE.value)
+        await self.store.durable()
         return self._loan_answer(loan)
 
-    def _park(self, loan: Loan, keys: list[str] | None = None) -> Response:
+    async def _park(self, loan: Loan, keys: list[str] | None = None) -> Response:
         """Payment outcome unknown: never guess, reconcile later."""
         changes: dict[str, Any] = {"state": PENDING_RECONCILIATION, "code": Code.PENDING_RECONCILIATION.value, "acked": True}
         if keys is not None:
             changes["keys"] = keys
         self.store.update_loan(loan, **changes)
+        await self.store.durable()
         event(log, "loan pending reconciliation", level=logging.WARNING, loan_id=loan.id)
         return self._loan_answer(loan)
 
@@ -362,6 +367,7 @@ class Lending:
                 return self.answer(Code.INVALID_REQUEST, f"amount {amount} exceeds the outstanding {loan.outstanding}")
             if not self.store.create_repayment(loan_id, request_id, amount):
                 return self.answer(Code.DEFERRED, "your repayment is being processed: ask again shortly", retry_after=1)
+            await self.store.durable()
         deadline = self._deadline()
         self.busy_repayments.add(busy_key)
         try:
@@ -370,6 +376,7 @@ class Lending:
         except TimeoutError:
             self.store.finish_repayment(loan, request_id, amount, PENDING_COLLECTION, Code.PENDING_RECONCILIATION.value,
                                         None, [])
+            await self.store.durable()
             return self.answer(Code.PENDING_RECONCILIATION, "repayment is being confirmed with the payment provider",
                                retry_after=self.settings.reconcile_interval, loan_id=loan_id, request_id=request_id)
         finally:
@@ -378,6 +385,13 @@ class Lending:
     async def _collect(self, loan: Loan, request_id: str, amount: int, deadline: Deadline, resume: bool) -> Response:
         outcome = await self.payments.move("collections", f"coll-{loan.id}-{request_id}", amount, loan.id, deadline, resume)
         fields = {"loan_id": loan.id, "request_id": request_id, "amount": amount, "gateway": outcome.gateway}
+        try:
+            return self._record_collection(loan, request_id, amount, outcome, fields)
+        finally:
+            await self.store.durable()
+
+    def _record_collection(self, loan: Loan, request_id: str, amount: int, outcome: Any,
+                           fields: dict[str, Any]) -> Response:
         if outcome.status == PAID:
             self.store.finish_repayment(loan, request_id, amount, COLLECTED, Code.REPAID.value, outcome.gateway, outcome.keys)
             return self.answer(Code.REPAID, "repayment received", **fields, outstanding=loan.outstanding,
@@ -404,12 +418,14 @@ class Lending:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return self.answer(Code.INVALID_REQUEST, f"bad maintenance window: {exc}")
         self.maintenance.schedule(starts_in, duration, message)
+        await self.store.durable()
         notice = self.maintenance.notice()
         event(log, "maintenance scheduled", **(notice or {}))
         return self.answer(Code.OK, "maintenance scheduled", maintenance=notice)
 
     async def cancel_maintenance(self, request: Request) -> Response:
         had = self.maintenance.cancel()
+        await self.store.durable()
         event(log, "maintenance cancelled", had_window=had)
         return self.answer(Code.OK, "maintenance cancelled" if had else "no maintenance was scheduled", maintenance=None)
 
@@ -445,9 +461,11 @@ class Lending:
                     unresolved += 1
                     self.store.update_loan(loan, state=PENDING_RECONCILIATION, keys=keys,
                                            code=Code.PENDING_RECONCILIATION.value)
+                    await self.store.durable()
                     continue
                 else:
                     self.store.update_loan(loan, state=PAYMENT_FAILED, keys=keys, code=Code.PAYMENT_UNAVAILABLE.value)
+                await self.store.durable()
                 resolved[loan.state] = resolved.get(loan.state, 0) + 1
                 event(log, "loan reconciled", loan_id=loan.id, state=loan.state, gateway=loan.gateway)
             for repayment in self.store.pending_repayments(cutoff):
@@ -472,6 +490,7 @@ class Lending:
                     self.store.finish_repayment(loan, repayment["request_id"], repayment["amount"], PAYMENT_FAILED,
                                                 Code.PAYMENT_UNAVAILABLE.value, None, outcome.keys)
                     resolved[PAYMENT_FAILED] = resolved.get(PAYMENT_FAILED, 0) + 1
+            await self.store.durable()
             self.pending_gauge.set(unresolved)
             return {"resolved": resolved, "still_pending": unresolved}
 

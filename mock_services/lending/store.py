@@ -1,10 +1,12 @@
 """lending's durable state: loans, repayments, settings (maintenance).
 
 One SQLite file in WAL mode, shared by every lending instance of a stack (a
-gray release runs two). Every state change is its own short transaction,
-committed before the answer goes out (ack after commit). Calls are
-synchronous on the event loop: with synchronous=NORMAL a commit is a WAL
-append without fsync, cheaper than handing it to a thread.
+gray release runs two). Calls are synchronous on the event loop: with
+synchronous=NORMAL a commit is a WAL append without fsync, cheaper than
+handing it to a thread.
+
+Writes go through a group commit (mock_services.group_commit): a handler
+`await store.durable()` before it answers or pays.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+from mock_services.group_commit import GroupCommit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS loans (
@@ -113,6 +117,9 @@ class Store:
     def __init__(self, db: sqlite3.Connection, instance: str) -> None:
         self.db = db
         self.instance = instance
+        self.group = GroupCommit(db)
+        self._write = self.group.write
+        self.durable = self.group.durable
 
     def loan(self, loan_id: str) -> Loan | None:
         row = self.db.execute(f"SELECT {LOAN_COLUMNS} FROM loans WHERE id=?", (loan_id,)).fetchone()
@@ -138,7 +145,7 @@ class Store:
                     amount if state != REJECTED else 0, state, code, message, reasons, degraded, None, [],
                     self.instance, now, now, now if acked else None)
         try:
-            self.db.execute(f"INSERT INTO loans ({LOAN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            self._write(f"INSERT INTO loans ({LOAN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                             (loan.id, request_id, user_id, amount, loan.outstanding, state, code, message,
                              json.dumps(reasons), int(degraded), None, "[]", self.instance, now, now, loan.acked_at))
         except sqlite3.IntegrityError:
@@ -155,7 +162,7 @@ class Store:
         encoded = {k: (json.dumps(v) if k in ("keys", "reasons") else int(v) if k == "degraded" else v)
                    for k, v in changes.items()}
         assignments = ", ".join(f"{name}=?" for name in encoded)
-        self.db.execute(f"UPDATE loans SET {assignments} WHERE id=?", (*encoded.values(), loan.id))
+        self._write(f"UPDATE loans SET {assignments} WHERE id=?", (*encoded.values(), loan.id))
 
     def unresolved_loans(self, stale_before: float) -> list[Loan]:
         """Loans whose payment outcome must be found: pending reconciliation, or
@@ -179,7 +186,7 @@ class Store:
     def create_repayment(self, loan_id: str, request_id: str, amount: int) -> bool:
         now = time.time()
         try:
-            self.db.execute("INSERT INTO repayments (loan_id, request_id, amount, state, code, keys, created_at, updated_at) "
+            self._write("INSERT INTO repayments (loan_id, request_id, amount, state, code, keys, created_at, updated_at) "
                             "VALUES (?, ?, ?, ?, ?, '[]', ?, ?)",
                             (loan_id, request_id, amount, PENDING_COLLECTION, PENDING_RECONCILIATION, now, now))
         except sqlite3.IntegrityError:
@@ -190,15 +197,14 @@ class Store:
                          gateway: str | None, keys: list[str]) -> None:
         """Record a repayment outcome; a collected one lowers the loan's balance in the same transaction."""
         now = time.time()
-        with self.db:  # one transaction: repayment row and loan balance move together
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.execute("UPDATE repayments SET state=?, code=?, gateway=?, keys=?, updated_at=?, acked_at=? "
-                            "WHERE loan_id=? AND request_id=?",
-                            (state, code, gateway, json.dumps(keys), now, now, loan.id, request_id))
-            if state == COLLECTED:
-                self.db.execute("UPDATE loans SET outstanding = outstanding - ?, "
-                                "state = CASE WHEN outstanding - ? <= 0 THEN 'REPAID' ELSE state END, updated_at=? "
-                                "WHERE id=?", (amount, amount, now, loan.id))
+        # both in the same group transaction: repayment row and loan balance move together
+        self._write("UPDATE repayments SET state=?, code=?, gateway=?, keys=?, updated_at=?, acked_at=? "
+                    "WHERE loan_id=? AND request_id=?",
+                    (state, code, gateway, json.dumps(keys), now, now, loan.id, request_id))
+        if state == COLLECTED:
+            self._write("UPDATE loans SET outstanding = outstanding - ?, "
+                        "state = CASE WHEN outstanding - ? <= 0 THEN 'REPAID' ELSE state END, updated_at=? "
+                        "WHERE id=?", (amount, amount, now, loan.id))
         if state == COLLECTED:
             loan.outstanding -= amount
             if loan.outstanding <= 0:
@@ -225,9 +231,9 @@ class Store:
 
     def set_setting(self, name: str, value: str | None) -> None:
         if value is None:
-            self.db.execute("DELETE FROM settings WHERE name=?", (name,))
+            self._write("DELETE FROM settings WHERE name=?", (name,))
         else:
-            self.db.execute("INSERT INTO settings (name, value) VALUES (?, ?) "
+            self._write("INSERT INTO settings (name, value) VALUES (?, ?) "
                             "ON CONFLICT(name) DO UPDATE SET value=excluded.value", (name, value))
 
 

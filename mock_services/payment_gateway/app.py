@@ -2,8 +2,8 @@
 
 The same key with the same body returns the original result and moves money
 once; the same key with a different body is refused (409). A movement is
-committed to SQLite (WAL) before it is acknowledged, so an acknowledged
-payment survives kill -9. `GET /v1/{kind}/{key}` tells a caller whose call
+committed to SQLite (WAL, group commit) before it is acknowledged, so an
+acknowledged payment survives kill -9. `GET /v1/{kind}/{key}` tells a caller whose call
 timed out whether the money moved; `GET /v1/ledger` lists every movement
 for the audit.
 """
@@ -18,6 +18,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
 
+from mock_services.group_commit import GroupCommit
 from mock_services.runtime import (ConfigError, add_common_routes, base_parser, bind, event, fail,
                                    open_database, run_service, setup_logging)
 from mock_services.web import Application, Request, Response, json_response
@@ -41,6 +42,7 @@ class Gateway:
     def __init__(self, name: str, db: sqlite3.Connection) -> None:
         self.name = name
         self.db = db
+        self.group = GroupCommit(db)
         self.registry = CollectorRegistry()
         self.moved = Counter("chaosdrill_gateway_movements_total", "Money movements",
                              ["kind", "result"], registry=self.registry)
@@ -80,11 +82,12 @@ class Gateway:
                     return json_response(409, {"error": "idempotency_key_conflict",
                                                "message": f"key {key} was used with a different request"})
                 self.moved.labels(kind, "replayed").inc()
+                await self.group.durable()  # the original may still be in the open group transaction
                 return json_response(200, {**self._movement(row[:5]), "replayed": True})
             created_at = time.time()
-            # autocommit mode: the INSERT is its own durable transaction before we answer
-            self.db.execute("INSERT INTO movements (key, kind, amount, reference, body_hash, created_at) "
-                            "VALUES (?, ?, ?, ?, ?, ?)", (key, kind, amount, reference, body_hash, created_at))
+            self.group.write("INSERT INTO movements (key, kind, amount, reference, body_hash, created_at) "
+                             "VALUES (?, ?, ?, ?, ?, ?)", (key, kind, amount, reference, body_hash, created_at))
+            await self.group.durable()  # acknowledged only once committed
             self.moved.labels(kind, "created").inc()
             return json_response(201, {**self._movement((key, kind, amount, reference, created_at)), "replayed": False})
 
@@ -94,6 +97,7 @@ class Gateway:
         kind = KINDS[path_kind]
 
         async def lookup(request: Request, key: str) -> Response:
+            await self.group.durable()  # never report a movement that is not committed yet
             row = self.db.execute("SELECT key, kind, amount, reference, created_at FROM movements WHERE key=? AND kind=?",
                                   (key, kind)).fetchone()
             if row is None:
@@ -103,6 +107,7 @@ class Gateway:
         return lookup
 
     async def ledger(self, request: Request) -> Response:
+        await self.group.durable()
         rows = self.db.execute("SELECT key, kind, amount, reference, created_at FROM movements ORDER BY seq").fetchall()
         movements = [self._movement(row) for row in rows]
         totals = {"disbursed": sum(m["amount"] for m in movements if m["kind"] == "disbursement"),
