@@ -99,6 +99,19 @@ def compare(duration: float, rounds: int = 2) -> None:
             process.wait(5)
 
 
+def run_wrk_split(urls: list[str], connections: int, duration: float) -> dict[str, object]:
+    """One wrk per lending instance at once (connections split); loans/s summed, worst p50/p99."""
+    if len(urls) == 1:
+        return run_wrk(urls[0], connections, duration)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(len(urls)) as pool:
+        parts = list(pool.map(lambda u: run_wrk(u, max(1, connections // len(urls)), duration), urls))
+    return {"connections": connections, "rps": sum(float(p["rps"]) for p in parts),
+            "p50": max(float(p["p50"]) for p in parts), "p99": max(float(p["p99"]) for p in parts),
+            "codes": " | ".join(str(p["codes"]) for p in parts),
+            "errors": " | ".join(str(p["errors"]) for p in parts if p["errors"])}
+
+
 def profile(stack: LocalStack, url: str, connections: int, duration: float, workdir: Path) -> str:
     if shutil.which("py-spy") is None:
         return "py-spy not installed (pip install py-spy): no profile"
@@ -135,39 +148,46 @@ def summarize_profile(raw: Path, top: int = 18) -> str:
     return "\n".join(lines)
 
 
+def bench_stack(tmp: Path, instances: int, args: argparse.Namespace) -> None:
+    stack = LocalStack(tmp, lending_args=["--max-concurrency", "1024"], lending_instances=instances)
+    try:
+        stack.start()
+        urls = [stack.lending(i).url for i in range(instances)]
+        run_wrk_split(urls, 8, 1.0)  # warm-up: connections, caches, SQLite pages
+        print(f"lending instances: {instances}")
+        print(f"{'conns':>6} {'loans/s':>9} {'p50 ms':>8} {'p99 ms':>8}  answers")
+        cpu_per_loan: dict[str, float] = {}
+        for connections in args.connections:
+            before = cpu_seconds(stack)
+            r = run_wrk_split(urls, connections, args.duration)
+            after = cpu_seconds(stack)
+            loans = float(r["rps"]) * max(1, round(args.duration))
+            cpu_per_loan = {name: (after[name] - before[name]) / loans * 1000 for name in after}
+            print(f"{r['connections']:>6} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f}  {r['codes']}"
+                  + (f"  socket errors: {r['errors']}" if r["errors"] else ""), flush=True)
+        total = sum(cpu_per_loan.values())
+        print("CPU ms per loan at the last level: " + ", ".join(f"{name} {ms:.2f}" for name, ms in cpu_per_loan.items())
+              + f"; total {total:.2f} (2 cores: ceiling ~{2000 / total:.0f} loans/s before the load generator's share)")
+        if args.profile and instances == 1:
+            print(profile(stack, urls[0], args.connections[len(args.connections) // 2], args.duration, tmp))
+    finally:
+        stack.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per concurrency level")
     parser.add_argument("--connections", type=int, nargs="+", default=[4, 16, 64])
+    parser.add_argument("--instances", type=int, nargs="+", default=[1, 2],
+                        help="lending instances (sharing one database) to measure, each a separate stack")
     parser.add_argument("--profile", action="store_true", help="also profile lending with py-spy")
     parser.add_argument("--compare", action="store_true", help="also compare lean vs aiohttp server and client")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
-    with tempfile.TemporaryDirectory(prefix="bench-lending-") as tmp:
-        stack = LocalStack(Path(tmp), lending_args=["--max-concurrency", "1024"])
-        try:
-            stack.start()
-            url = stack.lending().url
-            run_wrk(url, 8, 1.0)  # warm-up: connections, caches, SQLite pages
-            print(f"{'conns':>6} {'loans/s':>9} {'p50 ms':>8} {'p99 ms':>8}  answers")
-            cpu_per_loan: dict[str, float] = {}
-            for connections in args.connections:
-                before = cpu_seconds(stack)
-                r = run_wrk(url, connections, args.duration)
-                after = cpu_seconds(stack)
-                loans = float(r["rps"]) * max(1, round(args.duration))
-                cpu_per_loan = {name: (after[name] - before[name]) / loans * 1000 for name in after}
-                print(f"{r['connections']:>6} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f}  {r['codes']}"
-                      + (f"  socket errors: {r['errors']}" if r["errors"] else ""), flush=True)
-            print("CPU ms per loan at the last level: " + ", ".join(
-                f"{name} {ms:.2f}" for name, ms in cpu_per_loan.items())
-                  + f"; total {sum(cpu_per_loan.values()):.2f} (2 cores: ceiling ~{2000 / sum(cpu_per_loan.values()):.0f} loans/s "
-                  "before the load generator's share)")
-            if args.profile:
-                print(profile(stack, url, args.connections[len(args.connections) // 2], args.duration, Path(tmp)))
-        finally:
-            stack.stop()
+    for instances in args.instances:
+        with tempfile.TemporaryDirectory(prefix="bench-lending-") as tmp:
+            bench_stack(Path(tmp), instances, args)
     if args.compare:
         compare(min(args.duration, 3.0))
 
