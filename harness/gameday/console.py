@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
+from textual.drivers.linux_driver import LinuxDriver
 from textual.suggester import Suggester
 from textual.widgets import Input, RichLog, Static
 
@@ -96,6 +97,30 @@ class CommandInput(Input):
         self._pos = len(self.history)
 
 
+class HangupSafeDriver(LinuxDriver):
+    """Textual's terminal driver, told when the terminal has hung up.
+
+    Textual writes through a thread with a bounded queue; once the terminal
+    is gone that thread dies on the first failed write and the queue fills,
+    and the next write would block the event loop for good. After
+    `hang_up()` every write is dropped instead, so the game day can still
+    remove its faults and write its record.
+    """
+
+    hung_up = False
+
+    def hang_up(self) -> None:
+        self.hung_up = True
+
+    def write(self, data: str) -> None:
+        if not self.hung_up:
+            super().write(data)
+
+    def close(self) -> None:
+        if not self.hung_up:
+            super().close()
+
+
 class GamedayApp(App):
     TITLE = "chaosdrill gameday"
     CSS = """
@@ -113,7 +138,7 @@ class GamedayApp(App):
                 Binding("ctrl+q", "quit_gameday", "quit", priority=True)]
 
     def __init__(self, session: "GameDay") -> None:
-        super().__init__()
+        super().__init__(driver_class=HangupSafeDriver)
         self.session = session
         self.model: LiveModel = session.model
         self._drawn_version = -1
@@ -170,6 +195,12 @@ class GamedayApp(App):
         self.redraw()
         if self.session.quit_requested.is_set():
             self.exit()
+
+    def hang_up(self) -> None:
+        """The terminal is gone: stop writing to it (see HangupSafeDriver)."""
+        driver = getattr(self, "_driver", None)
+        if isinstance(driver, HangupSafeDriver):
+            driver.hang_up()
 
     def action_quit_gameday(self) -> None:
         self.session.request_quit("Ctrl-C")

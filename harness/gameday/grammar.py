@@ -53,7 +53,7 @@ HELP = {
     "users": "users N [SPAWN_RATE]",
     "note": "note TEXT",
     "hypothesis": "hypothesis start NAME expect error_rate<1% p99_ms<300 | hypothesis end",
-    "run": "run SCENARIO_FILE            (load its phases; then: phase NAME|next)",
+    "run": "run SCENARIO_FILE|DRILL      (its phases now, in order; DRILL: scenarios/DRILL.yaml)",
     "phase": "phase NAME|next|stop",
     "quit": "quit                         (remove every fault, stop, write the report)",
 }
@@ -402,7 +402,8 @@ def _options(before: list[str], vocab: Vocabulary) -> list[str]:
     if word == "phase" and position == 1:
         return [*vocab.phases, "next", "stop"]
     if word == "run" and position == 1:
-        return sorted(glob.glob("scenarios/*.yaml") + glob.glob("*.yaml"))
+        files = sorted(glob.glob("scenarios/*.yaml") + glob.glob("*.yaml"))
+        return files + [f[len("scenarios/"):-len(".yaml")] for f in files if f.startswith("scenarios/")]
     if word == "help" and position == 1:
         return list(HELP)
     return []

@@ -21,6 +21,7 @@ from harness.errors import ChaosdrillError
 from harness.gameday.session import GamedayOptions, GameDay
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+CONSOLE_CLOSE_S = 3.0
 
 
 def _detach_from_terminal() -> None:
@@ -44,7 +45,10 @@ async def run_gameday(opts: GamedayOptions, console: bool = True) -> int:
     phase = {"now": "starting"}
 
     def on_signal(sig: signal.Signals) -> None:
+        session.trace(f"{sig.name} while {phase['now']}")
         if sig == signal.SIGHUP:
+            if app is not None:
+                app.hang_up()
             _detach_from_terminal()
         if phase["now"] == "closing":
             opts.progress.event(f"{sig.name}: still removing faults and writing the record, please wait")
@@ -67,13 +71,7 @@ async def run_gameday(opts: GamedayOptions, console: bool = True) -> int:
                 from harness.gameday.console import GamedayApp
 
                 app = GamedayApp(session)
-                try:
-                    await app.run_async()
-                except Exception as exc:  # a console bug (or a vanished terminal) still ends cleanly
-                    session.log("console_failed", f"{type(exc).__name__}: {exc}",
-                                {"traceback": traceback.format_exc()})
-                if not session.quit_requested.is_set():
-                    session.request_quit("the console closing")
+                await _run_console(app, session)
             else:
                 await session.quit_requested.wait()
         except asyncio.CancelledError:
@@ -83,11 +81,46 @@ async def run_gameday(opts: GamedayOptions, console: bool = True) -> int:
             opts.progress.event(f"chaosdrill: error: {exc}")
     finally:
         phase["now"] = "closing"
+        session.trace("closing")
         data = await asyncio.shield(session.close())
+        session.trace("closed")
         for sig in SIGNALS:
             loop.remove_signal_handler(sig)
     _print_summary(session, data)
-    return int(data.get("exit_code", 3)) if data else 3
+    code = int(data.get("exit_code", 3)) if data else 3
+    if session.console_abandoned:
+        # The record is written and everything stopped; the console's threads may never end.
+        os._exit(code)
+    return code
+
+
+async def _run_console(app: Any, session: GameDay) -> None:
+    """Run the console until it closes or a signal asks to quit.
+
+    After a signal the console gets a few seconds to close; a console that
+    cannot (its terminal is gone mid-write) is left behind, so the record
+    is written whatever state the terminal is in.
+    """
+    app_task = asyncio.create_task(app.run_async())
+    quit_task = asyncio.create_task(session.quit_requested.wait())
+    try:
+        await asyncio.wait({app_task, quit_task}, return_when=asyncio.FIRST_COMPLETED)
+        if not app_task.done():
+            app.exit()
+            await asyncio.wait({app_task}, timeout=CONSOLE_CLOSE_S)
+        if not app_task.done():
+            session.trace("the console did not close; going on without it")
+            session.console_abandoned = True
+            app_task.cancel()
+        elif app_task.exception() is not None:  # a console bug (or a vanished terminal) still ends cleanly
+            exc = app_task.exception()
+            session.log("console_failed", f"{type(exc).__name__}: {exc}")
+        else:
+            session.trace("console closed")
+    finally:
+        quit_task.cancel()
+    if not session.quit_requested.is_set():
+        session.request_quit("the console closing")
 
 
 def _print_summary(session: GameDay, data: dict) -> None:

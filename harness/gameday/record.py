@@ -131,8 +131,11 @@ class RecordBook:
 
     # ------------------------------------------------------------ cued phases
     async def run_scenario(self, path: Path) -> None:
+        """A scenario file, or a library drill by name (scenarios/NAME.yaml)."""
         from harness.scenario import load_scenario
 
+        if not path.exists() and path.suffix == "" and (Path("scenarios") / f"{path}.yaml").exists():
+            path = Path("scenarios") / f"{path}.yaml"
         scenario = load_scenario(path)
         if scenario.stack != self.gd.stack.name and scenario.resolved_stack().name != self.gd.stack.name:
             raise UsageError(f"run {path}: it runs on stack {scenario.stack}, this game day on {self.gd.stack.name}")
@@ -335,8 +338,8 @@ class RecordBook:
             task.cancel()
 
     def _baseline_record(self, end: float) -> dict[str, Any]:
-        stop = min([end, *([self.first_fault_at] if self.first_fault_at is not None else []),
-                    *[p["start"] for p in self.phases]])
+        cued = [p["start"] for p in self.phases if not p["name"].startswith("hypothesis ")]
+        stop = min([end, *([self.first_fault_at] if self.first_fault_at is not None else []), *cued])
         return {"name": "baseline", "start": 0.0, "end": round(max(stop, 1.0), 3), "expect": None}
 
     def journal_phases(self, end: float) -> list[dict[str, Any]]:

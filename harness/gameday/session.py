@@ -108,6 +108,7 @@ class GameDay:
         self._fault_n = 0
         self.quit_requested = asyncio.Event()
         self.closed = False
+        self.console_abandoned = False
         self.ended_by: str | None = None
 
     # ------------------------------------------------------------ setup
@@ -216,6 +217,15 @@ class GameDay:
         return instance_name.split("#")[0]
 
     # ------------------------------------------------------------ the record
+    def trace(self, message: str) -> None:
+        """A line in the run folder's gameday.log: how the game day itself went, when no terminal is left."""
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.run_dir / "gameday.log", "a") as f:
+                f.write(f"{time.strftime('%H:%M:%S')} {message}\n")
+        except OSError:
+            pass
+
     def log(self, kind: str, message: str, data: dict | None = None, wall: float | None = None) -> None:
         """One event, in the journal and on the console."""
         wall = time.time() if wall is None else wall

@@ -117,6 +117,19 @@ def test_bureau_outage_note_clear_quit_leaves_a_record_and_nothing_running(gamed
         assert f"down on {link}".replace(">", "&gt;") in report
     assert "14:03 paged on-call" in report
 
+    # The game day replays as a scenario with the same faults at the same offsets.
+    from harness.gameday.replay import replay
+    from harness.run.plan import make_plan
+    from harness.scenario import load_scenario
+
+    replayed = load_scenario(replay(gameday.run_dir() / "journal.json", gameday.workdir / "replay.yaml"))
+    plan = make_plan(replayed, replayed.resolved_stack())
+    assert len(plan.faults) == 2
+    for link, fault in faults.items():  # offsets kept to a tenth of a second
+        (again,) = [pf for pf in plan.faults if pf.spec.link == link]
+        assert again.spec.toxic == "down"
+        assert abs(again.start - fault["applied_at"]) <= 0.051 and abs(again.end - fault["removed_at"]) <= 0.051
+
     # Nothing left: the run's state file is gone and every process it listed is dead.
     assert gameday.state_file() is None
     assert set(gameday.pids) >= {"load", "fault-proxy", "lending#0", "credit-bureau-a#0", "gameday"} or \
@@ -137,8 +150,7 @@ def test_terminal_closing_still_removes_faults_and_writes_the_record(tmp_path):
         gd.wait_for("g1: latency latency=300 on lending->credit-bureau-a", timeout=10)
         gd.kill_terminal()  # SIGHUP to the game day
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (gd.reports.glob("*-gameday*/report.html") and
-                                                   list(gd.reports.glob("*-gameday*/report.html"))):
+        while time.monotonic() < deadline and not list(gd.reports.glob("*-gameday*/report.html")):
             time.sleep(0.2)
         while time.monotonic() < deadline and any(alive(p) for p in pids.values()):
             time.sleep(0.2)
