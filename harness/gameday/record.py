@@ -312,9 +312,11 @@ class RecordBook:
                 msg = (f"recovered {after:.0f}s after the last fault was cleared: error rate "
                        f"{row.error_rate * 100:.1f}% (before the faults {self._baseline_error * 100:.1f}%), "
                        "nothing ungraceful")
+                wall = (model.t0 or 0) + at
                 self.gd.log("recovered", msg, {"after_s": round(after, 1), "cleared_at": round(since, 2),
-                                               "baseline_error_rate": self._baseline_error},
-                            wall=(model.t0 or 0) + at)
+                                               "baseline_error_rate": self._baseline_error}, wall=wall)
+                # Also a note, so the report's timeline shows the recovery.
+                self.gd.journal.event("note", msg, {"author": "chaosdrill", "action": "recovered"}, at=wall)
                 model.recovery = {"since": round(since, 1), "state": "recovered", "after_s": round(after, 1)}
                 self._recovering_since, self._baseline_error = None, None
                 return

@@ -274,7 +274,7 @@ class GameDay:
         elif isinstance(command, UsersCommand):
             self.set_users(command.users, command.spawn_rate)
         elif isinstance(command, NoteCommand):
-            self.log("note", command.text, {"author": "gameday"})
+            self.log("note", command.text, {"author": "operator"})
         elif isinstance(command, HypothesisStart):
             self.book.hypothesis_start(command.name, command.expect)
         elif isinstance(command, HypothesisEnd):
@@ -289,8 +289,10 @@ class GameDay:
         self.model.users = users
         if spawn_rate:
             self.model.spawn_rate = spawn_rate
-        self.log("users", f"load set to {users} users" + (f" at {spawn_rate:g}/s" if spawn_rate else ""),
-                 {"users": users, "spawn_rate": spawn_rate})
+        text = f"load set to {users} users" + (f" at {spawn_rate:g}/s" if spawn_rate else "")
+        self.log("users", text, {"users": users, "spawn_rate": spawn_rate})
+        # Also a note, so the report's timeline shows the operator's load change.
+        self.journal.event("note", text, {"author": "operator", "action": "users"})
 
     # ------------------------------------------------------------ faults by hand
     async def apply_fault(self, spec: Any) -> str:

@@ -99,10 +99,14 @@ def test_bureau_outage_note_clear_quit_leaves_a_record_and_nothing_running(gamed
         assert fault["removed_at"] - fault["applied_at"] >= 5
     events = journal["events"]
     notes = [e for e in events if e["type"] == "note"]
-    assert [n["message"] for n in notes] == ["14:03 paged on-call, bureau down"]
+    typed = [n["message"] for n in notes if n["data"] == {"author": "operator"}]
+    assert typed == ["14:03 paged on-call, bureau down"]
+    assert [n["message"] for n in notes if n["data"].get("action") == "users"] == [
+        "load set to 300 users at 150/s", "load set to 5 users at 300/s"]
     cleared = max(f["removed_at"] for f in faults.values())
     recovered = [e for e in events if e["type"] == "recovered"]
     assert recovered and recovered[0]["t"] >= cleared
+    assert any(n["data"].get("action") == "recovered" and n["t"] == recovered[0]["t"] for n in notes)
     # The outage shows in the metrics: degraded answers while the bureau was down, none ungraceful.
     during = [m for m in journal["metrics"] if max(f["applied_at"] for f in faults.values()) + 2 <= m["t"] < cleared]
     degraded = sum(ep["classes"]["degraded"] for m in during for ep in m["endpoints"].values())
@@ -115,7 +119,7 @@ def test_bureau_outage_note_clear_quit_leaves_a_record_and_nothing_running(gamed
     assert report.count('class="fault link"') == 2  # the fault bands
     for link in BUREAU_LINKS:
         assert f"down on {link}".replace(">", "&gt;") in report
-    assert "14:03 paged on-call" in report
+    assert "14:03 paged on-call" in report and recovered[0]["message"] in report
 
     # The game day replays as a scenario with the same faults at the same offsets.
     from harness.gameday.replay import replay
