@@ -78,6 +78,7 @@ async def run_gameday(opts: GamedayOptions, console: bool = True) -> int:
             session.log("gameday_interrupted", f"interrupted by {session.ended_by or 'cancellation'} while starting")
         except ChaosdrillError as exc:
             session.book.failure = session.book.failure or str(exc)
+            session.book.failure_code = exc.exit_code
             opts.progress.event(f"chaosdrill: error: {exc}")
     finally:
         phase["now"] = "closing"

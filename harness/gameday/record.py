@@ -54,6 +54,7 @@ class RecordBook:
         self._baseline_error: float | None = None
         self._recovering_since: float | None = None
         self.failure: str | None = None
+        self.failure_code = 3
 
     # ------------------------------------------------------------ names
     def phase_names(self) -> list[str]:
@@ -404,7 +405,7 @@ class RecordBook:
         journal.scenario = {**scenario_data, "kind": "gameday",
                             **({"path": str(gd.opts.scenario)} if gd.opts.scenario else {})}
         if self.failure:
-            journal.status, journal.exit_code, journal.reason = "error", 3, self.failure
+            journal.status, journal.exit_code, journal.reason = "error", self.failure_code, self.failure
         else:
             journal.status, journal.exit_code, journal.reason = "passed", 0, ""
         data = journal.to_dict()

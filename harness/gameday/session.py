@@ -154,6 +154,18 @@ class GameDay:
 
         progress = self.opts.progress
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.opts.web_port is not None:
+            from harness.gameday.web import WebView
+
+            self.web = WebView(self.model.snapshot, self.opts.web_port)
+            try:
+                self.model.web_url = await self.web.start()
+            except OSError as exc:
+                self.web = None
+                raise UsageError(f"--web-port {self.opts.web_port}: cannot listen on 127.0.0.1: "
+                                 f"{exc.strerror or exc}") from None
+            progress.event(f"read-only web view at {self.model.web_url}")
+            self.log("web_view", f"read-only web view at {self.model.web_url}")
         for leftover in stale_runs():
             for action in clean_run(leftover):
                 self.log("cleanup", f"left by killed run {leftover.data.get('run_id')}: {action}")
@@ -196,12 +208,6 @@ class GameDay:
         self.model.spawn_rate = self.load_scenario.load.spawn_rate
         self.log("load_started", f"load: {self.load.describe()}")
         progress.event(f"load started: {self.load.describe()}")
-        if self.opts.web_port is not None:
-            from harness.gameday.web import WebView
-
-            self.web = WebView(self.model.snapshot, self.opts.web_port)
-            self.model.web_url = await self.web.start()
-            self.log("web_view", f"read-only web view at {self.model.web_url}")
         from harness.run.timeline import Timeline
 
         self.manual = Timeline(self.plan, self.rt, self.journal, None, None, _ProgressToModel(self.model, "fault_removed"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import threading
 import urllib.error
@@ -109,3 +110,20 @@ def test_state_endpoint_is_plain_json_and_read_only(served):
         urllib.request.urlopen(request, timeout=5)
     assert info.value.code == 405
     assert served.url.startswith("http://127.0.0.1:")
+
+
+def test_a_busy_web_port_is_refused_before_anything_starts(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "harness.cli", "gameday", "--no-console", "--web-port", str(port),
+                               "--report-dir", str(tmp_path)], capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "CHAOSDRILL_STATE_DIR": str(tmp_path / "state")})
+    assert proc.returncode == 2, proc.stderr
+    assert f"--web-port {port}" in proc.stderr and "starting stack" not in proc.stderr
+    assert not list((tmp_path / "state").glob("*.json"))
