@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+pytest_plugins = ["pytester"]  # tests/plugin drive pytest itself
+
 
 @pytest.fixture
 def isolated_state(tmp_path, monkeypatch):
