@@ -58,6 +58,15 @@ class TmuxGameday:
     def key(self, *keys: str) -> None:
         subprocess.run([*self.tmux, "send-keys", "-t", self.name, *keys], check=True)
 
+    def keystroke_ms(self, ch: str, timeout: float = 5.0) -> float:
+        """Type one character; milliseconds until the screen shows it once more than before."""
+        before = self.screen().count(ch)
+        started = time.monotonic()
+        self.type(ch, enter=False)
+        while self.screen().count(ch) <= before and time.monotonic() - started < timeout:
+            time.sleep(0.002)
+        return (time.monotonic() - started) * 1000
+
     def wait_for(self, text: str, timeout: float = 30.0) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
