@@ -137,7 +137,8 @@ def test_bureau_outage_note_clear_quit_leaves_a_record_and_nothing_running(gamed
     assert not [n for n, p in gameday.pids.items() if alive(p)]
 
 
-def test_terminal_closing_still_removes_faults_and_writes_the_record(tmp_path):
+@pytest.mark.parametrize("ending", ["SIGHUP", "Ctrl-C"])
+def test_the_terminal_closing_or_ctrl_c_still_removes_faults_and_writes_the_record(tmp_path, ending):
     gd = TmuxGameday(tmp_path, "--users", "3", "--spawn-rate", "3", "--web-port", "-1")
     try:
         gd.wait_for("running", timeout=60)
@@ -145,7 +146,11 @@ def test_terminal_closing_still_removes_faults_and_writes_the_record(tmp_path):
         pids = gd.remember_pids()
         gd.type("latency credit-bureau-a 300ms")
         gd.wait_for("g1: latency latency=300 on lending->credit-bureau-a", timeout=10)
-        gd.kill_terminal()  # SIGHUP to the game day
+        if ending == "SIGHUP":
+            gd.kill_terminal()  # the terminal closes: SIGHUP to the game day
+        else:
+            gd.key("C-c")
+            assert gd.wait_exit(60) == 0
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not list(gd.reports.glob("*-gameday*/report.html")):
             time.sleep(0.2)
@@ -154,7 +159,7 @@ def test_terminal_closing_still_removes_faults_and_writes_the_record(tmp_path):
         journal = gd.journal()
         (fault,) = journal["faults"]
         assert fault["kind"] == "latency" and fault["removed_at"] is not None
-        assert any(e["type"] == "gameday_ended" and "SIGHUP" in e["message"] for e in journal["events"])
+        assert any(e["type"] == "gameday_ended" and ending in e["message"] for e in journal["events"])
         assert journal["leftovers"]["checked"] and not journal["leftovers"]["toxics"]
         assert gd.state_file() is None
         assert not [n for n, p in pids.items() if alive(p)]
