@@ -65,6 +65,8 @@ class RecordBook:
 
     def _unique(self, name: str) -> str:
         taken = {p["name"] for p in self.phases} | {"baseline"}
+        if name == "baseline":  # the record's own baseline is the stretch before the first fault
+            name = "baseline (cued)"
         out, n = name, 1
         while out in taken:
             n += 1
