@@ -35,6 +35,7 @@ from harness.run.progress import Progress
 
 LOAD_NICE = 10  # the load yields the CPU to the console and the services under test
 CONSOLE_NICE = -5  # and the console asks to go first, where it may (root, CAP_SYS_NICE)
+COMMANDS_FINISH_S = 5.0  # at the end, commands still running get this long to finish
 LONG_S = 24 * 3600.0  # a game day's planned length: the load runs until close()
 
 
@@ -418,6 +419,8 @@ class GameDay:
         self.model.status = "stopping"
         progress = self.opts.progress
         self.log("gameday_ended", f"game day ended by {self.ended_by or 'the operator'}")
+        if self._tasks:  # a fault being applied right now finishes, so the wind-down sees it and removes it
+            await asyncio.wait(set(self._tasks), timeout=COMMANDS_FINISH_S)
         for task in [*self._tasks, *([self._ticker] if self._ticker else [])]:
             task.cancel()
         await asyncio.gather(*self._tasks, *([self._ticker] if self._ticker else []), return_exceptions=True)
