@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="append ARG to SERVICE's command line (repeatable)")
     p.add_argument("--replicas", action="append", default=[], metavar="SERVICE=N", help="run N instances of SERVICE")
     p.add_argument("--no-console", action="store_true",
-                   help="no terminal console (web view only); end with Ctrl-C or SIGTERM")
+                   help="no terminal console: events as plain lines, commands from stdin when it is a file or "
+                   "a pipe ('wait 10s' lines pause a script; end it with 'quit'), else end with Ctrl-C or SIGTERM")
     p.add_argument("--replay", type=Path, default=None, metavar="JOURNAL",
                    help="turn this game day journal into a scenario file (with --out) and exit")
     p.add_argument("--out", type=Path, default=None, metavar="FILE", help="where --replay writes the scenario")
@@ -60,7 +61,7 @@ def cmd_gameday(args: argparse.Namespace) -> int:
         raise UsageError(f"--spawn-rate {args.spawn_rate:g}: must be above 0")
     console = not args.no_console
     if console and not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise UsageError("the game day console needs a terminal; use --no-console for the web view only")
+        raise UsageError("the game day console needs a terminal; use --no-console to read commands from stdin")
     opts = GamedayOptions(
         stack=args.stack, scenario=args.scenario, users=args.users, spawn_rate=args.spawn_rate,
         report_dir=args.report_dir, web_port=None if args.web_port < 0 else args.web_port,

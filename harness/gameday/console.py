@@ -245,7 +245,7 @@ class GamedayApp(App):
             out.append(f"{cls:<11}", style=CLASS_STYLE[cls])
             out.append(sparkline(values, width), style=CLASS_STYLE[cls])
             out.append(f" {values[-1] if values else 0:>8.0f}\n")
-        out.append(f"latency ms (max per column)\n", style="bold")
+        out.append("latency ms (max per column)\n", style="bold")
         for key in ("p50", "p95", "p99"):
             values = [getattr(r, key) for r in rows]
             out.append(f"{key:<11}", style=LATENCY_STYLE[key])

@@ -14,7 +14,8 @@ import asyncio
 import os
 import signal
 import sys
-import traceback
+import threading
+import time
 from typing import Any
 
 from harness.errors import ChaosdrillError
@@ -73,7 +74,7 @@ async def run_gameday(opts: GamedayOptions, console: bool = True) -> int:
                 app = GamedayApp(session)
                 await _run_console(app, session)
             else:
-                await session.quit_requested.wait()
+                await _run_plain(session)
         except asyncio.CancelledError:
             session.log("gameday_interrupted", f"interrupted by {session.ended_by or 'cancellation'} while starting")
         except ChaosdrillError as exc:
@@ -122,6 +123,54 @@ async def _run_console(app: Any, session: GameDay) -> None:
         quit_task.cancel()
     if not session.quit_requested.is_set():
         session.request_quit("the console closing")
+
+
+async def _run_plain(session: GameDay) -> None:
+    """No console: events as plain lines on stdout, and commands from stdin when it is a file or a pipe.
+
+    A script may hold `wait DURATION` lines between commands and should end
+    with `quit`; without one the game day runs until Ctrl-C or SIGTERM.
+    """
+    loop = asyncio.get_running_loop()
+    if not sys.stdin.isatty():
+        threading.Thread(target=_read_commands, args=(session, loop), name="gameday-stdin", daemon=True).start()
+    shown = 0
+    while not session.quit_requested.is_set():
+        model = session.model
+        fresh = min(model.event_count - shown, len(model.events))
+        for wall, kind, message in (list(model.events)[-fresh:] if fresh > 0 else []):
+            print(f"t+{model.offset(wall):7.1f}s {kind:<16} {message}", flush=True)
+        shown = model.event_count
+        try:
+            await asyncio.wait_for(session.quit_requested.wait(), timeout=0.25)
+        except asyncio.TimeoutError:
+            pass
+
+
+def _read_commands(session: GameDay, loop: asyncio.AbstractEventLoop) -> None:
+    """Runs on its own thread: one command per line; `wait 10s` pauses the script."""
+    from harness.spec.durations import parse_duration
+
+    for raw in sys.stdin:
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.split()[0] == "wait":
+            try:
+                time.sleep(parse_duration(line.partition(" ")[2].strip()))
+            except ValueError as exc:
+                loop.call_soon_threadsafe(session.model.event, "command_failed", f"{line}: {exc}")
+            continue
+        loop.call_soon_threadsafe(_submit, session, line)
+        if line in ("quit", "exit"):
+            return
+
+
+def _submit(session: GameDay, line: str) -> None:
+    try:
+        session.submit(line)
+    except ChaosdrillError as exc:
+        session.model.event("command_failed", f"{line}: {exc}")
 
 
 def _print_summary(session: GameDay, data: dict) -> None:

@@ -89,3 +89,35 @@ def test_hypothesis_and_cued_phases_are_judged_and_recorded(tmp_path, monkeypatc
     assert data["status"] == "failed" and data["exit_code"] == 1
     assert (gd.run_dir / "report.html").exists()
     assert not list((tmp_path / "state").glob("*.json")), "the run's state file is left behind"
+
+
+def test_no_console_reads_a_script_from_stdin_and_prints_events(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = "\n".join([
+        "# a scripted game day",
+        "down credit-bureau-a",
+        "wait 3s",
+        "note scripted outage seen",
+        "clear all",
+        "wait 1s",
+        "quit",
+    ]) + "\n"
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "gameday", "--no-console", "--users", "3", "--web-port", "-1",
+         "--report-dir", str(tmp_path / "reports")],
+        input=script, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "CHAOSDRILL_STATE_DIR": str(tmp_path / "state")},
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "fault_applied    g1: down on lending->credit-bureau-a" in proc.stdout
+    assert "note             scripted outage seen" in proc.stdout
+    (run_dir,) = (tmp_path / "reports").glob("*-gameday")
+    journal = json.loads((run_dir / "journal.json").read_text())
+    (fault,) = journal["faults"]
+    assert 2.5 <= fault["removed_at"] - fault["applied_at"] <= 6
+    assert any(e["type"] == "note" and e["message"] == "scripted outage seen" for e in journal["events"])
+    assert not list((tmp_path / "state").glob("*.json"))
