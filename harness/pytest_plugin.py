@@ -27,66 +27,13 @@ import contextlib
 import os
 import threading
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
 
 # ---------------------------------------------------------------- the handle
 
-_TOXIC_MAIN_ATTRIBUTE = {
-    "latency": "latency",
-    "bandwidth": "rate",
-    "slow_close": "delay",
-    "timeout": "timeout",
-    "reset_peer": "timeout",
-    "limit_data": "bytes",
-    "slicer": "average_size",
-    "http_error": "status",
-    "http_latency": "latency",
-    "noop": None,
-}
-_PROCESS_ACTIONS = ("kill", "pause", "restart")
-
-
-def _ms(value: Any) -> Any:
-    """'800ms' / '2s' / 800 -> 800 (milliseconds), anything else unchanged."""
-    if isinstance(value, str):
-        text = value.strip()
-        for unit, factor in (("ms", 1), ("us", 0.001), ("s", 1000), ("m", 60000)):
-            if text.endswith(unit):
-                try:
-                    return int(float(text[: -len(unit)]) * factor)
-                except ValueError:
-                    return value
-    return value
-
-
-def fault_spec(target: str, **kwargs: Any) -> SimpleNamespace:
-    """A fault entry like a scenario's, from keyword arguments.
-
-    fault("a->b", latency="800ms", jitter="100ms"), fault("a->b", down=True),
-    fault("svc", kill=True), fault("svc#1", pause=True), stream=/toxicity= too.
-    """
-    stream = kwargs.pop("stream", "downstream")
-    toxicity = float(kwargs.pop("toxicity", 1.0))
-    if "->" in target:
-        if kwargs.pop("down", False):
-            return SimpleNamespace(link=target, toxic="down", stream=stream, toxicity=1.0, attributes={})
-        kinds = [k for k in kwargs if k in _TOXIC_MAIN_ATTRIBUTE]
-        if len(kinds) != 1:
-            raise TypeError(f"fault on link {target}: name exactly one toxic (one of {', '.join(_TOXIC_MAIN_ATTRIBUTE)})")
-        kind = kinds[0]
-        main = kwargs.pop(kind)
-        attributes = {k: _ms(v) for k, v in kwargs.items()}
-        if _TOXIC_MAIN_ATTRIBUTE[kind] and main is not True:
-            attributes[_TOXIC_MAIN_ATTRIBUTE[kind]] = _ms(main)
-        return SimpleNamespace(link=target, toxic=kind, stream=stream, toxicity=toxicity, attributes=attributes)
-    service, _, index = target.partition("#")
-    actions = [a for a in _PROCESS_ACTIONS if kwargs.get(a)]
-    if len(actions) != 1:
-        raise TypeError(f"fault on service {target}: pass exactly one of kill=True, pause=True, restart=True")
-    return SimpleNamespace(link=None, service=service, instance=int(index or 0), action=actions[0])
+from harness.faults.spec import fault_spec  # noqa: E402  (re-exported: the plugin's short form)
 
 
 class StackHandle:

@@ -2,7 +2,7 @@
 
 Commands are parsed into small dataclasses before anything happens, so a
 typo is refused with one line naming the word at fault and never half-applies
-a fault. Fault arguments go through `harness.pytest_plugin.fault_spec`, the
+a fault. Fault arguments go through `harness.faults.spec.fault_spec`, the
 same keyword form the pytest fixture takes, so `latency a->b 800ms
 jitter=200ms` means exactly what `fault("a->b", latency="800ms",
 jitter="200ms")` means there.
@@ -68,7 +68,7 @@ class FaultCommand:
 
     word: str
     target: str
-    specs: list[Any]  # scenario-like fault entries (see harness.pytest_plugin.fault_spec)
+    specs: list[Any]  # scenario-like fault entries (see harness.faults.spec.fault_spec)
 
 
 @dataclass
@@ -195,7 +195,7 @@ def _value(text: str) -> Any:
 
 
 def _fault(word: str, args: list[str], vocab: Vocabulary) -> FaultCommand:
-    from harness.pytest_plugin import fault_spec
+    from harness.faults.spec import fault_spec
 
     if not args:
         raise UsageError(f"{word}: name a {'service' if word in PROCESS_ACTIONS else 'link or service'}")
