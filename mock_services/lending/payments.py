@@ -88,13 +88,17 @@ class Payments:
         attempts = self.settings.retry_attempts if self.settings.on("retries") else 1
         keys = [f"{g.role}:{key}" for g in gateways]
         payload = {"amount": amount, "reference": reference}
-        for index, gateway in enumerate(gateways):
-            if resume:
+        if resume:
+            # An earlier attempt may sit at ANY gateway (say, a backup that was paused
+            # mid-call and will process it when it continues): learn every gateway's
+            # answer for the key before paying through one of them.
+            for gateway in gateways:
                 found = await self._status(gateway, kind, key, deadline, attempts, force)
                 if found == PAID:
                     return self._paid(gateway, keys)
                 if found == UNKNOWN:
                     return PaymentOutcome(UNKNOWN, None, keys, f"{gateway.role}: status unknown")
+        for index, gateway in enumerate(gateways):
             maybe_sent = False
 
             async def post(number: int) -> HttpResponse:

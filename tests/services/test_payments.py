@@ -95,3 +95,32 @@ def test_without_idempotency_check_a_lost_answer_pays_twice(make_stack, relay) -
     loan_id = answer.json()["loan_id"]
     assert code_of(answer) == "APPROVED"
     assert payments_per_loan(stack)[loan_id] >= 2  # the symptom: the borrower was paid twice
+
+
+def test_a_payment_held_by_a_paused_backup_is_never_paid_again_elsewhere(make_stack) -> None:
+    """Found by a game day: backup paused mid-payment, primary back, reconciliation ran."""
+    import signal
+
+    stack = make_stack([*FAST, "--reconcile-interval", "60s"])
+    api = Api(stack.lending().url)
+    primary, backup = stack.gateway("primary"), stack.gateway("backup")
+    primary.kill()
+    time.sleep(0.1)
+    backup.signal(signal.SIGSTOP)  # it accepts the payment request but cannot answer
+    try:
+        answer = api.borrow("r1", "user1x")
+        assert answer.status_code == 202 and code_of(answer) == "PENDING_RECONCILIATION", answer.text
+        loan_id = answer.json()["loan_id"]
+        primary.start()  # the primary is back; the backup still holds the first attempt
+        result = api.call("POST", "/v1/admin/reconcile").json()
+        assert result["still_pending"] == 1  # the backup's answer is unknown: nobody pays yet
+        assert ledger(primary.url) == []  # (the paused backup cannot be asked for its ledger)
+    finally:
+        backup.signal(signal.SIGCONT)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not payments_per_loan(stack):
+        time.sleep(0.1)  # the backup processes the request it was holding
+    result = api.call("POST", "/v1/admin/reconcile").json()
+    assert result["resolved"] == {"DISBURSED": 1}
+    assert api.call("GET", f"/v1/loans/{loan_id}").json()["gateway"] == "backup"
+    assert payments_per_loan(stack) == {loan_id: 1}
