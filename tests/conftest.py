@@ -13,3 +13,16 @@ def isolated_state(tmp_path, monkeypatch):
     state = tmp_path / "state"
     monkeypatch.setenv("CHAOSDRILL_STATE_DIR", str(state))
     return state
+
+
+# Tests that share one machine-wide resource run on one xdist worker, in order:
+# the Docker-API engine (one private podman per session; two would fight over
+# the same network range) and the drills that measure detection power.
+_SERIAL_GROUPS = {"docker": "docker", "drills": "drills"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        parts = item.path.relative_to(config.rootpath).parts
+        if len(parts) > 1 and parts[0] == "tests" and parts[1] in _SERIAL_GROUPS:
+            item.add_marker(pytest.mark.xdist_group(_SERIAL_GROUPS[parts[1]]))
