@@ -457,12 +457,7 @@ class DockerStackRuntime(StackRuntime):
 
     def _plan_instances(self) -> None:
         stack = self.stack
-        for svc in self.options.extra_args:
-            if svc not in stack.services:
-                raise UsageError(f"--service-arg: unknown service {svc!r}; known: {', '.join(stack.services)}")
-        for svc in self.options.replicas:
-            if svc not in stack.services:
-                raise UsageError(f"--replicas: unknown service {svc!r}; known: {', '.join(stack.services)}")
+        self._check_options()
         for name, svc in stack.services.items():
             count = self.options.replicas.get(name, svc.replicas)
             cport = SERVICE_PORT_DEFAULT if svc.port in (None, "auto") else int(svc.port)

@@ -151,7 +151,8 @@ class StackRuntime:
             services={i.name: i.url for i in self.all_instances()},
         )
 
-    def _plan_instances(self) -> None:
+    def _check_options(self) -> None:
+        """--service-arg and --replicas must name services of this stack."""
         stack = self.stack
         for svc in self.options.extra_args:
             if svc not in stack.services:
@@ -159,6 +160,10 @@ class StackRuntime:
         for svc in self.options.replicas:
             if svc not in stack.services:
                 raise UsageError(f"--replicas: unknown service {svc!r}; known: {', '.join(stack.services)}")
+
+    def _plan_instances(self) -> None:
+        stack = self.stack
+        self._check_options()
         for name, svc in stack.services.items():
             count = self.options.replicas.get(name, svc.replicas)
             group = []
