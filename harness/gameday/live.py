@@ -142,10 +142,7 @@ class LiveModel:
                 for start, total in self._accumulators.values():
                     if t >= start:
                         total.add(stats)
-                if name in sec.endpoints:
-                    sec.endpoints[name].add(stats)
-                else:
-                    sec.endpoints[name] = stats
+                sec.add(name, stats)
             touched.add(t)
         for t in touched:
             self.rows[t] = Row.of(t, self.seconds[t].total())

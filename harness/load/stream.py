@@ -105,11 +105,7 @@ class SecondMerger:
             sec = self.seconds[t] = Second(t=t, endpoints={})
         self.workers.add(str(record.get("worker", "")))
         for name, data in record.get("endpoints", {}).items():
-            stats = Stats.from_json(data)
-            if name in sec.endpoints:
-                sec.endpoints[name].add(stats)
-            else:
-                sec.endpoints[name] = stats
+            sec.add(name, Stats.from_json(data))
         return sec
 
     def add_all(self, records: Iterable[dict[str, Any]]) -> None:

@@ -97,6 +97,14 @@ class Second:
     t: int
     endpoints: dict[str, Stats]
 
+    def add(self, endpoint: str, stats: Stats) -> None:
+        """Add one worker's stats for an endpoint (records of one second arrive in pieces)."""
+        mine = self.endpoints.get(endpoint)
+        if mine is None:
+            self.endpoints[endpoint] = stats
+        else:
+            mine.add(stats)
+
     def total(self) -> Stats:
         out = Stats()
         for s in self.endpoints.values():
