@@ -418,7 +418,7 @@ def hypothesis_keys() -> list[str]:
 
 
 def _main_attribute(word: str) -> str | None:
-    from harness.pytest_plugin import _TOXIC_MAIN_ATTRIBUTE
+    from harness.faults.spec import MAIN_ATTRIBUTE as _TOXIC_MAIN_ATTRIBUTE
 
     return _TOXIC_MAIN_ATTRIBUTE.get(word)
 
