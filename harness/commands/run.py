@@ -187,7 +187,8 @@ def print_verdict(data: dict, run_dir: Path) -> None:
     print(line)
     for exp in data.get("expectations", []):
         if not exp.get("passed"):
-            where = exp["phase"] + (f" [{exp['endpoint']}]" if exp.get("endpoint") else "")
+            where = exp["phase"] + (" (cut short)" if exp.get("partial") else "") + (
+                f" [{exp['endpoint']}]" if exp.get("endpoint") else "")
             print(f"  x {where}: {exp['name']} {exp['threshold']}: measured {exp.get('display', exp.get('measured'))}"
                   + (f" ({exp['why']})" if exp.get("why") else ""))
     for inv in data.get("invariants", []):

@@ -18,12 +18,28 @@ def decide(journal: dict[str, Any], scenario: Any) -> dict[str, Any]:
     if journal.get("metrics") and journal.get("phases") and journal.get("status") != "error":
         series = Series.from_json(journal["metrics"])
         timing = {p["name"]: (p["start"], p["end"]) for p in journal["phases"]}
+        partial: str | None = None
         if journal.get("status") == "aborted":
-            # Judge only the phases that ran to their end.
-            last = max((s.t for s in series.seconds), default=-1) + 1
-            timing = {n: se for n, se in timing.items() if se[1] <= last}
-        results = judge(scenario, timing, series)
-        journal["expectations"] = [r if isinstance(r, dict) else r.to_dict() for r in results]
+            # Phases that ran to their end are judged as usual; the phase the abort
+            # cut short is judged on the seconds it had, its results marked partial
+            # (a count already over its bound is a failure whatever would have followed).
+            stopped = min((e["t"] for e in journal.get("events", []) if e.get("type") == "abort"),
+                          default=max((s.t for s in series.seconds), default=-1) + 1)
+            cut = {}
+            for name, (start, end) in timing.items():
+                if end <= stopped:
+                    cut[name] = (start, end)
+                elif start < stopped and int(stopped) - start >= 2:
+                    cut[name] = (start, float(int(stopped)))
+                    partial = name
+            timing = cut
+        results = [r if isinstance(r, dict) else r.to_dict() for r in judge(scenario, timing, series)]
+        for r in results:
+            if r["phase"] == partial:
+                r["partial"] = True
+                if r.get("why"):
+                    r["why"] += f" (phase cut short by the abort at {stopped:.0f}s)"
+        journal["expectations"] = results
 
     journal.setdefault("expectations", []).extend(_lost_workers(journal))
     failed_exp = [e for e in journal.get("expectations", []) if not e.get("passed")]
