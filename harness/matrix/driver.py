@@ -20,6 +20,7 @@ from harness.matrix.catalogue import CATALOGUE, FaultKind, implied_by
 from harness.matrix.classify import classify
 
 COLLECT_LAG = 1.3  # the load flushes each second; wait for a cell's last second to arrive
+SETTLE_AUDIT_S = 2.5  # longer than a request's deadline: what was in flight has landed
 
 
 @dataclass
@@ -96,9 +97,37 @@ class MatrixDriver:
                                   f"p99 {evidence.p99_ms:.0f} ms)")
 
     async def _newly_violated(self, tl: Any, failing_before: set[str]) -> list[str]:
-        """Invariants that fail now and did not fail at the previous cell's audit."""
+        """Invariants broken by this cell: failing now, not at the previous cell, and still
+        failing for the same records once requests in flight have settled.
+
+        The load keeps running while the matrix audits, so one read can catch a loan
+        between the gateway's ledger and lending's record of it. Only what a second
+        read, a request deadline later, still finds wrong counts against the cell.
+        """
         if not self.invariants or getattr(tl.plan.stack, "audit", None) is None:
             return []
+        first = await self._audit(tl)
+        if first is None:
+            return []
+        suspects = {name: r for name, r in first.items() if not r.passed and name not in failing_before}
+        if suspects:
+            await asyncio.sleep(SETTLE_AUDIT_S)
+            second = await self._audit(tl) or {}
+            confirmed = {}
+            for name, r in suspects.items():
+                again = second.get(name)
+                if again is None or again.passed:
+                    continue
+                if r.offending and again.offending and not set(r.offending) & set(again.offending):
+                    continue  # different records each time: in flight, not broken
+                confirmed[name] = again
+            suspects = confirmed
+        failing = {name for name, r in first.items() if not r.passed} & (failing_before | set(suspects))
+        failing_before.clear()
+        failing_before.update(failing | set(suspects))
+        return sorted(suspects)
+
+    async def _audit(self, tl: Any) -> dict[str, Any] | None:
         from harness.invariants import check_invariants
         from harness.run.audit import fetch_audit
 
@@ -106,13 +135,9 @@ class MatrixDriver:
             data = await fetch_audit(tl.plan, tl.rt)
         except ChaosdrillError as exc:
             tl.journal.event("audit_failed", f"matrix audit: {exc}")
-            return []
+            return None
         results = check_invariants(tl.plan.stack.audit.plugin, self.invariants, data, tl.load.acknowledgements())
-        failing = {r.name for r in results if not r.passed}
-        new = sorted(failing - failing_before)
-        failing_before.clear()
-        failing_before.update(failing)
-        return new
+        return {r.name: r for r in results}
 
     def sections(self) -> dict[str, Any]:
         return {"matrix": self.summary()}
