@@ -197,15 +197,18 @@ class Store:
                          gateway: str | None, keys: list[str]) -> None:
         """Record a repayment outcome; a collected one lowers the loan's balance in the same transaction."""
         now = time.time()
-        # both in the same group transaction: repayment row and loan balance move together
-        self._write("UPDATE repayments SET state=?, code=?, gateway=?, keys=?, updated_at=?, acked_at=? "
-                    "WHERE loan_id=? AND request_id=?",
-                    (state, code, gateway, json.dumps(keys), now, now, loan.id, request_id))
-        if state == COLLECTED:
+        # both in the same group transaction: repayment row and loan balance move together.
+        # A collected repayment is final: a second resolution of it (the reconciler and a
+        # retried request both finding it paid, or another lending instance) changes
+        # nothing, so the balance is lowered exactly once.
+        changed = self._write("UPDATE repayments SET state=?, code=?, gateway=?, keys=?, updated_at=?, acked_at=? "
+                              "WHERE loan_id=? AND request_id=? AND state != ?",
+                              (state, code, gateway, json.dumps(keys), now, now, loan.id, request_id, COLLECTED)).rowcount
+        if state == COLLECTED and changed:
             self._write("UPDATE loans SET outstanding = outstanding - ?, "
                         "state = CASE WHEN outstanding - ? <= 0 THEN 'REPAID' ELSE state END, updated_at=? "
                         "WHERE id=?", (amount, amount, now, loan.id))
-        if state == COLLECTED:
+        if state == COLLECTED and changed:
             loan.outstanding -= amount
             if loan.outstanding <= 0:
                 loan.state = REPAID
