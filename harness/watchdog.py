@@ -16,7 +16,6 @@ files), as `chaosdrill cleanup` would.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess

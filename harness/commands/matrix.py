@@ -58,8 +58,6 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     for f in faults:
         if f not in BY_NAME:
             raise UsageError(f"--faults: unknown fault kind {f!r}; known: {', '.join(BY_NAME)}")
-    if any(BY_NAME[f].toxic in ("http_error",) for f in faults) and args.fault_proxy:
-        pass  # the client refuses HTTP toxics on a server that lacks them, with a clear message
     if args.users < 1:
         raise UsageError("--users must be at least 1")
     targets = {}

@@ -9,7 +9,6 @@ import signal
 import sys
 import time
 
-from harness.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness.errors import ChaosdrillError, HarnessError
-from harness.faults import Fault, build_fault
 from harness.run.audit import run_audit
 from harness.run.journal import Journal
 from harness.run.load_driver import LoadDriver
-from harness.run.plan import Plan, PlannedFault
+from harness.run.plan import Plan
 from harness.run.progress import Progress
 from harness.run.sampling import ServiceSampler
 from harness.run.timeline import Timeline
