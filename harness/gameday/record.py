@@ -191,8 +191,8 @@ class RecordBook:
             gd.journal.fault_planned(pf.id, record["name"], fault.target, fault.details(), fault.describe(),
                                      gd.journal.offset(timeline.t0 + pf.start))
         cue = {"timeline": timeline, "record": record, "faults": faults,
-               "tasks": [asyncio.create_task(timeline._fault(pf)) for pf in faults]
-               + [asyncio.create_task(timeline._action(a)) for a in plan.actions if a.phase == phase.name]}
+               "tasks": [asyncio.create_task(timeline.scheduled_fault(pf)) for pf in faults]
+               + [asyncio.create_task(timeline.scheduled_action(a)) for a in plan.actions if a.phase == phase.name]}
         self.phases.append(record)
         self._cues.append(cue)
         gd.model.phase = record["name"]
@@ -246,7 +246,7 @@ class RecordBook:
     async def clear_cued(self, fault_id: str) -> None:
         for cue in self._cues:
             if fault_id in cue["timeline"].active:
-                await cue["timeline"]._revert(fault_id)
+                await cue["timeline"].revert_now(fault_id)
                 self.sync_cued_faults()
                 return
         raise UsageError(f"clear: no active fault {fault_id!r}")

@@ -145,7 +145,7 @@ class GameDay:
 
     async def start(self) -> None:
         """Start the stack, the load and the web view; raises ChaosdrillError when one cannot start."""
-        from harness.run.execution import _heartbeat
+        from harness.run.execution import heartbeat
         from harness.run.load_driver import LoadDriver
         from harness.run.sampling import ServiceSampler
         from harness.stack.docker_backend import make_runtime
@@ -183,7 +183,7 @@ class GameDay:
                                                         fault_proxy_url=self.opts.fault_proxy_url,
                                                         on_event=on_stack_event),
                                self.state, backend=self.opts.backend)
-        self._heartbeat = asyncio.create_task(_heartbeat(self.state, self.rt))
+        self._heartbeat = asyncio.create_task(heartbeat(self.state, self.rt))
         self.sampler = ServiceSampler(self.rt, list(getattr(self.stack, "metrics", None) or []))
         progress.event(f"starting stack {self.stack.name}...")
         try:
@@ -330,7 +330,7 @@ class GameDay:
     async def revert_fault(self, fault_id: str) -> None:
         """Remove one operator fault (the drill timeline's own removal: journal, lease, errors)."""
         if fault_id in self.active:
-            await self.manual._revert(fault_id)
+            await self.manual.revert_now(fault_id)
         self.model.fault_off(fault_id)
 
     async def clear(self, fault_id: str) -> None:

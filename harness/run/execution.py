@@ -89,7 +89,7 @@ async def execute(plan: Plan, journal: Journal, opts: RunOptions) -> None:
         state=state,
         backend=opts.backend,
     )
-    heartbeat = asyncio.create_task(_heartbeat(state, rt))
+    beat = asyncio.create_task(heartbeat(state, rt))
     load: LoadDriver | None = None
     timeline: Timeline | None = None
     sampler = ServiceSampler(rt, list(getattr(plan.stack, "metrics", None) or []))
@@ -125,7 +125,7 @@ async def execute(plan: Plan, journal: Journal, opts: RunOptions) -> None:
         # Runs on success, failure, Ctrl-C, SIGTERM and exceptions alike.
         # Shielded from a second cancellation so cleanup always completes.
         await asyncio.shield(_wind_down(plan, journal, opts, rt, load, timeline, sampler))
-        heartbeat.cancel()
+        beat.cancel()
         # The state file is gone now (clean end): the watchdog sees that and exits.
         try:
             watchdog.wait(timeout=3)
@@ -148,7 +148,7 @@ async def _first_metrics(load: LoadDriver, timeout: float = 30.0) -> list[dict]:
     raise HarnessError(f"the load sent no request within {timeout:g}s: {load.failure_text()}")
 
 
-async def _heartbeat(state: RunState, rt: StackRuntime, every: float = 1.0) -> None:
+async def heartbeat(state: RunState, rt: StackRuntime, every: float = 1.0) -> None:
     """Renew this run's leases while it lives: the watchdog's and the fault proxy's."""
     while True:
         state.heartbeat()

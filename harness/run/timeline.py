@@ -58,8 +58,8 @@ class Timeline:
             for pf in self.plan.faults:
                 fault = build_fault(pf.spec, pf.id)
                 self.journal.fault_planned(pf.id, pf.phase, fault.target, fault.details(), fault.describe(), pf.start)
-            tasks = [asyncio.create_task(self._fault(pf)) for pf in self.plan.faults]
-            tasks += [asyncio.create_task(self._action(a)) for a in self.plan.actions]
+            tasks = [asyncio.create_task(self.scheduled_fault(pf)) for pf in self.plan.faults]
+            tasks += [asyncio.create_task(self.scheduled_action(a)) for a in self.plan.actions]
             tasks += [asyncio.create_task(self._phases())]
             limit: float | None = max(0.0, t0 + self.plan.duration - time.time()) + 0.05
         else:
@@ -115,7 +115,7 @@ class Timeline:
     async def revert_now(self, fault_id: str) -> None:
         await self._revert(fault_id)
 
-    async def _fault(self, pf: PlannedFault) -> None:
+    async def scheduled_fault(self, pf: PlannedFault) -> None:
         fault = build_fault(pf.spec, pf.id)
         scheduled = self.t0 + pf.start
         await self._sleep_until(scheduled)
@@ -158,7 +158,7 @@ class Timeline:
             await self._revert(fault_id)
 
     # ------------------------------------------------------------ actions and phases
-    async def _action(self, action: PlannedAction) -> None:
+    async def scheduled_action(self, action: PlannedAction) -> None:
         await self._sleep_until(self.t0 + action.at)
         instances = self.rt.instances.get(action.service, [])
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
