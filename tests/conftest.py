@@ -15,12 +15,14 @@ def isolated_state(tmp_path, monkeypatch):
     return state
 
 
-# Tests that share one machine-wide resource run on one xdist worker, in order:
-# the Docker-API engine (one private podman per session; two would fight over
-# the same network range) and the drills that measure detection power.
-_SERIAL_GROUPS = {"docker": "docker", "drills": "drills"}
+# Tests that share one resource run on one xdist worker, in order: the
+# Docker-API engine (one private podman per session; two would fight over the
+# same network range), the drills that measure detection power, and the game
+# day console tests (one console per module, driven step by step in order).
+_SERIAL_GROUPS = {"docker": "docker", "drills": "drills", "gameday": "gameday"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
         parts = item.path.relative_to(config.rootpath).parts
