@@ -32,7 +32,7 @@ from harness.errors import HarnessError, UsageError
 from harness.faultproxy.client import FaultProxyClient
 from harness.faultproxy.launcher import external_url
 from harness.stack.ports import free_port
-from harness.stack.processes import pid_alive, process_start_time
+from harness.stack.processes import InstanceAddress, pid_alive, process_start_time
 from harness.stack.runtime import EDGE_FROM, HOST, LinkRuntime, StackOptions, StackRuntime, proxy_name
 from harness.stack.templating import TemplateContext, render
 from harness.state import RunState
@@ -150,7 +150,7 @@ def connect(base_url: str | None = None) -> Any:
 
 
 @dataclass
-class DockerInstance:
+class DockerInstance(InstanceAddress):
     """One service instance as a container; the same face as processes.Instance."""
 
     service: str
@@ -169,14 +169,6 @@ class DockerInstance:
     paused: bool = False
     host: str = HOST
     _state_at: float = field(default=float("-inf"), repr=False)
-
-    @property
-    def name(self) -> str:
-        return self.service if self.index == 0 else f"{self.service}#{self.index}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     @property
     def internal_url(self) -> str:

@@ -40,8 +40,25 @@ def pid_alive(pid: int, start_time: int | None = None) -> bool:
     return state != "Z"
 
 
+class InstanceAddress:
+    """How every backend names an instance and reaches it from the host."""
+
+    service: str
+    index: int
+    host: str
+    port: int
+
+    @property
+    def name(self) -> str:
+        return self.service if self.index == 0 else f"{self.service}#{self.index}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
 @dataclass
-class Instance:
+class Instance(InstanceAddress):
     """One running copy of a service."""
 
     service: str
@@ -54,14 +71,6 @@ class Instance:
     health_path: str = "/healthz"
     popen: subprocess.Popen | None = field(default=None, repr=False)
     paused: bool = False
-
-    @property
-    def name(self) -> str:
-        return self.service if self.index == 0 else f"{self.service}#{self.index}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     @property
     def pid(self) -> int | None:
