@@ -23,6 +23,7 @@ import time
 from typing import Any, Awaitable, Callable, NoReturn
 
 from prometheus_client import CollectorRegistry, generate_latest
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_random_exponential
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from mock_services.web import Application, Request, Response, serve, text_response
@@ -119,16 +120,34 @@ def open_database(path: str, schema: str) -> sqlite3.Connection:
     commits, which FULL would protect against at the price of an fsync each.
     """
     try:
-        connection = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+        return _open_with_retries(path, schema)
+    except (sqlite3.Error, OSError) as exc:
+        raise ConfigError(f"database {path} is not usable: {exc}") from None
+
+
+def _locked(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+@retry(retry=retry_if_exception(_locked), stop=stop_after_delay(10),
+       wait=wait_random_exponential(multiplier=0.02, max=0.5), reraise=True)
+def _open_with_retries(path: str, schema: str) -> sqlite3.Connection:
+    """Instances sharing one database start together: switching to WAL and creating
+    the schema can meet another instance doing the same, and SQLite answers the
+    journal-mode switch with "locked" at once instead of waiting (busy_timeout
+    does not cover it), so the whole step is retried for a while."""
+    connection = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+    try:
         mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if mode.lower() != "wal":
             raise ConfigError(f"database {path}: cannot use WAL mode (got {mode})")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA busy_timeout=10000")
         connection.executescript(schema)
-        return connection
-    except (sqlite3.Error, OSError) as exc:
-        raise ConfigError(f"database {path} is not usable: {exc}") from None
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 def bind(host: str, port: int) -> socket.socket:
