@@ -69,6 +69,7 @@ def start_proxy_server(
     allow_non_loopback: bool = False,
     log: Path | None = None,
     timeout: float = 10.0,
+    new_session: bool = False,
 ) -> ProxyServerProcess:
     """Start the server and wait for its ready line.
 
@@ -86,7 +87,10 @@ def start_proxy_server(
         os.close(fd)
         log = Path(name)
     with open(log, "ab") as stderr:
-        process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL)
+        # new_session: a Ctrl-C on the terminal reaches only the runner, which still
+        # needs the server to remove its faults before stopping it.
+        process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL,
+                                   start_new_session=new_session)
     line = _read_line(process, timeout)
     if line.startswith(READY_PREFIX):
         return ProxyServerProcess(process, line[len(READY_PREFIX) :].strip(), log, own_log)

@@ -29,7 +29,7 @@ def test_a_drill_runs_against_a_separately_started_server(tmp_path, isolated_sta
         # The run removed its proxies from the server it borrowed, and left the server running.
         with urllib.request.urlopen(server.url + "/proxies", timeout=3) as resp:
             assert json.loads(resp.read()) == {}
-        assert server.popen.poll() is None
+        assert server.handle.alive()
     finally:
         server.stop()
 
