@@ -54,3 +54,31 @@ def test_port_in_use_is_one_line_and_exit_2(tmp_path) -> None:
         result = run("mock_services.payment_gateway", "--db", str(tmp_path / "g.db"), "--port",
                      str(taken.getsockname()[1]))
     assert result.returncode == 2 and "Address already in use" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_database_locked_at_start_is_waited_out(tmp_path) -> None:
+    """Seen in the gate: lending#1 exited with "database is locked" starting beside
+    lending#0 on one new database. SQLite answers a switch to WAL at once with
+    "locked", without waiting for busy_timeout, while another connection holds a
+    write lock on a rollback-journal file; the service must wait that out."""
+    import sqlite3
+    import threading
+
+    from mock_services.lending.store import SCHEMA
+    from mock_services.runtime import open_database
+
+    path = str(tmp_path / "shared.db")
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE starting (x)")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        sqlite3.connect(path, timeout=5, isolation_level=None).execute("PRAGMA journal_mode=WAL")
+    release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    release.start()
+    try:
+        db = open_database(path, SCHEMA)
+    finally:
+        release.join()
+        other.close()
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("SELECT count(*) FROM loans").fetchone()[0] == 0
