@@ -86,12 +86,13 @@ class CreditReports:
             try:
                 response = await client.request("GET", f"/v1/reports/{user_id}",
                                                 timeout=deadline.timeout(settings.dependency_timeout if settings.on("deadline") else None))
-            except DependencyError:
-                breaker.failure()
+            except DependencyError as exc:
+                breaker.failure(exc)
                 raise
             if response.status != 200:
-                breaker.failure()
-                raise DependencyError(client.name, "status", sent=True, detail=f"HTTP {response.status}")
+                error = DependencyError(client.name, "status", sent=True, detail=f"HTTP {response.status}")
+                breaker.failure(error)
+                raise error
             breaker.success()
             data = response.json()
             return CreditReport(int(data["score"]), bool(data["multi_lending"]), bool(data["overdue"]),

@@ -65,12 +65,13 @@ class Payments:
             response = await gateway.client.request(method, path, payload,
                                                     headers={"Idempotency-Key": key} if key else None,
                                                     timeout=self._timeout(deadline))
-        except DependencyError:
-            gateway.breaker.failure()
+        except DependencyError as exc:
+            gateway.breaker.failure(exc)
             raise
         if response.status >= 500:
-            gateway.breaker.failure()
-            raise DependencyError(gateway.client.name, "status", sent=True, detail=f"HTTP {response.status}")
+            error = DependencyError(gateway.client.name, "status", sent=True, detail=f"HTTP {response.status}")
+            gateway.breaker.failure(error)
+            raise error
         gateway.breaker.success()
         return response
 

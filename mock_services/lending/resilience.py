@@ -67,9 +67,10 @@ class Breaker:
         self.gauge = gauge.labels(dependency=name)
         self.gauge.set(CLOSED)
 
-    def _set(self, state: int) -> None:
+    def _set(self, state: int, error: str = "") -> None:
         if state != self.state:
-            event(log, "breaker", dependency=self.name, old=STATE_NAMES[self.state], new=STATE_NAMES[state])
+            fields = {"error": error} if error else {}
+            event(log, "breaker", dependency=self.name, old=STATE_NAMES[self.state], new=STATE_NAMES[state], **fields)
             self.state = state
             self.gauge.set(state)
 
@@ -97,14 +98,16 @@ class Breaker:
         if self.state != CLOSED:
             self._set(CLOSED)
 
-    def failure(self) -> None:
+    def failure(self, error: object = "") -> None:
+        """Count a failed call; `error` (the last failure) is logged when the breaker opens,
+        so an operator sees what tripped it, not only that it tripped."""
         if not self.enabled:
             return
         self.trial_running = False
         self.failures += 1
         if self.state == HALF_OPEN or self.failures >= self.threshold:
             self.opened_at = time.monotonic()
-            self._set(OPEN)
+            self._set(OPEN, str(error))
 
 
 async def with_retries(call: Callable[[int], Awaitable[T]], attempts: int, deadline: Deadline,
