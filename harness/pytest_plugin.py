@@ -34,6 +34,7 @@ import pytest
 # ---------------------------------------------------------------- the handle
 
 from harness.faults.spec import fault_spec  # noqa: E402  (re-exported: the plugin's short form)
+from harness.judge.answers import answer_checks  # noqa: E402
 
 
 class StackHandle:
@@ -215,6 +216,7 @@ def expectation_keys(scenario: Any) -> list[str]:
                     keys += [expectation_key(phase.name, endpoint, f"{name}.{k}") for k in value]
                 else:
                     keys.append(expectation_key(phase.name, endpoint, name))
+    keys += [expectation_key(c.phase, c.endpoint, c.name) for c in answer_checks(scenario)]
     return keys
 
 

@@ -38,6 +38,7 @@ class PlannedAction:
     method: str
     path: str
     json: Any = None
+    index: int = 0  # position among its phase's actions: names its answers in the journal
 
 
 @dataclass
@@ -80,10 +81,11 @@ def make_plan(scenario: Any, stack: Any) -> Plan:
                 )
             n += 1
             plan.faults.append(PlannedFault(f"f{n}", phase.name, fault, start + f_start, start + f_end))
-        for action in phase.actions or []:
+        for a_index, action in enumerate(phase.actions or []):
             plan.actions.append(
                 PlannedAction(
                     phase=phase.name,
+                    index=a_index,
                     at=start + float(action.at or 0.0),
                     service=action.service,
                     method=action.method.upper(),

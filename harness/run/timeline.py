@@ -23,6 +23,8 @@ from harness.run.journal import Journal
 from harness.run.plan import Plan, PlannedAction, PlannedFault
 from harness.run.progress import Progress
 
+ANSWER_KEPT = 4000  # characters of an action's answer kept in the journal (enough for a status document)
+
 
 class Aborted(Exception):
     pass
@@ -163,15 +165,18 @@ class Timeline:
         instances = self.rt.instances.get(action.service, [])
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
             for inst in instances:
+                where = {"phase": action.phase, "action": action.index, "instance": inst.name}
                 try:
                     async with session.request(action.method, inst.url + action.path, json=action.json) as resp:
-                        body = (await resp.text())[:300]
+                        body = (await resp.text())[:ANSWER_KEPT]
                         ok = resp.status < 400
                     msg = f"{action.method} {action.path} on {inst.name}: HTTP {resp.status}"
-                    self.journal.event("action" if ok else "action_failed", msg, {"body": body})
+                    self.journal.event("action" if ok else "action_failed", msg,
+                                       {**where, "status": resp.status, "body": body})
                     self.progress.event(f"[{self._clock(time.time())}] {msg}")
                 except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-                    self.journal.event("action_failed", f"{action.method} {action.path} on {inst.name}: {exc!r}")
+                    self.journal.event("action_failed", f"{action.method} {action.path} on {inst.name}: {exc!r}",
+                                       {**where, "error": repr(exc)})
 
     async def _phases(self) -> None:
         for phase in self.plan.phases:

@@ -14,6 +14,7 @@ from harness.metrics.series import Series
 def decide(journal: dict[str, Any], scenario: Any) -> dict[str, Any]:
     """Fill journal["expectations"], status, exit_code and reason."""
     from harness.judge import judge
+    from harness.judge.answers import judge_answers
 
     if journal.get("metrics") and journal.get("phases") and journal.get("status") != "error":
         series = Series.from_json(journal["metrics"])
@@ -39,6 +40,8 @@ def decide(journal: dict[str, Any], scenario: Any) -> dict[str, Any]:
                 r["partial"] = True
                 if r.get("why"):
                     r["why"] += f" (phase cut short by the abort at {stopped:.0f}s)"
+        results += [r.to_dict() for r in judge_answers(scenario, journal.get("events", []), set(timing),
+                                                       cut_short=journal.get("status") == "aborted")]
         journal["expectations"] = results
 
     journal.setdefault("expectations", []).extend(_lost_workers(journal))

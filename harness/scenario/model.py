@@ -158,15 +158,32 @@ class Fault(StrictModel):
         return f"{self.action} {self.service}" + (f"#{self.instance}" if self.instance else "")
 
 
+class AnswerExpect(StrictModel):
+    """What every instance's answer to an action must be, like a Chaos Toolkit
+    probe's tolerance: a drill can then judge what users are told (a maintenance
+    notice in /v1/status), not only how many requests failed."""
+
+    status: int | None = Field(None, ge=100, le=599)
+    contains: str | None = None
+    json_: dict[str, Any] | None = Field(None, alias="json")  # dotted path -> expected value
+
+    @model_validator(mode="after")
+    def _something(self) -> "AnswerExpect":
+        if self.status is None and self.contains is None and not self.json_:
+            raise ValueError("give at least one of status, contains, json")
+        return self
+
+
 class Action(StrictModel):
     """An HTTP call to every instance of a service at an offset in the phase
-    (e.g. lending's POST /v1/admin/maintenance)."""
+    (e.g. lending's POST /v1/admin/maintenance), its answers judged when it has `expect`."""
 
     at: Duration = 0.0
     service: str
     method: str = "POST"
     path: str
     json_: dict[str, Any] | None = Field(None, alias="json")
+    expect: AnswerExpect | None = None
 
 
 class Phase(StrictModel):

@@ -19,7 +19,8 @@ CATCHES: dict[str, tuple[str, frozenset[str]]] = {
     "failover": ("bureau-replica-loss", frozenset({"replica-down: error_rate"})),
     "idempotency-check": ("gateway-unknown-outcome", frozenset({"invariant: no_double_disbursement"})),
     "admission-control": ("flash-crowd", frozenset({"crowd: codes.OVERLOADED"})),
-    "maintenance-readonly": ("maintenance-with-notice", frozenset({"maintenance: ungraceful"})),
+    "maintenance-readonly": ("maintenance-with-notice", frozenset({"maintenance: ungraceful",
+                                                                "notice: GET /v1/status answer"})),
     "risk-reasons": ("risk-control-freeze", frozenset({"frozen: ungraceful"})),
 }
 
