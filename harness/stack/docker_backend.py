@@ -45,6 +45,7 @@ LABEL_INSTANCE = "chaosdrill.instance"
 STATE_DIR_IN_CONTAINER = "/state"
 STACK_DIR_IN_CONTAINER = "/stack"
 SERVICE_PORT_DEFAULT = 8080
+DNS_LABEL_MAX = 63
 LINK_PORT_BASE = 20000  # proxies for links listen on these ports inside the fault proxy container
 EDGE_PORT_BASE = 21000  # and the edge proxies on these (published on 127.0.0.1)
 TOXIPROXY_API_PORT = 8474
@@ -156,6 +157,7 @@ class DockerInstance(InstanceAddress):
     service: str
     index: int
     container_name: str
+    alias: str  # its DNS name on the run network (container names can pass DNS's 63-character limit)
     container_port: int
     port: int  # published on 127.0.0.1
     image: str
@@ -172,7 +174,7 @@ class DockerInstance(InstanceAddress):
 
     @property
     def internal_url(self) -> str:
-        return f"http://{self.container_name}:{self.container_port}"
+        return f"http://{self.alias}:{self.container_port}"
 
     @property
     def id(self) -> str | None:
@@ -331,6 +333,7 @@ class DockerStackRuntime(StackRuntime):
         self.proxy_instance: DockerInstance | None = None
         self._engine_lock = threading.Lock()
         self._edge_host_ports: list[int] = []
+        self._aliases: set[str] = set()
 
     # ------------------------------------------------------------ labels and names
     def labels(self, role: str, **extra: str) -> dict[str, str]:
@@ -438,10 +441,26 @@ class DockerStackRuntime(StackRuntime):
         if uses_builtin:
             self._builtin()
 
-    def _create_args(self, role: str, **labels: str) -> dict[str, Any]:
+    def dns_alias(self, what: str) -> str:
+        """A name other containers resolve: one DNS label (<= 63 of a-z, 0-9, '-').
+
+        Container names carry the run id to be unique on the engine and can be
+        longer than a DNS label, and then no container can resolve them (a
+        gateway's name was 71 characters and lending could not reach it).
+        Aliases only need to be unique on the run's own network."""
+        base = re.sub(r"[^a-z0-9-]+", "-", what.lower()).strip("-")[:DNS_LABEL_MAX] or "svc"
+        alias, n = base, 1
+        while alias in self._aliases:
+            n += 1
+            alias = f"{base[:DNS_LABEL_MAX - len(str(n)) - 1]}-{n}"
+        self._aliases.add(alias)
+        return alias
+
+    def _create_args(self, role: str, alias: str, **labels: str) -> dict[str, Any]:
         return {
             "labels": self.labels(role, **labels),
             "network": self.network_name,
+            "networking_config": {self.network_name: self.docker.api.create_endpoint_config(aliases=[alias])},
             "init": True,  # PID 1 that forwards SIGTERM, so stop() does not wait out its timeout
             "volumes": {self.volume_name: {"bind": STATE_DIR_IN_CONTAINER, "mode": "rw"}},
             "detach": True,
@@ -455,12 +474,14 @@ class DockerStackRuntime(StackRuntime):
             cport = SERVICE_PORT_DEFAULT if svc.port in (None, "auto") else int(svc.port)
             group = []
             for index in range(count):
-                cname = self.container_name(name if index == 0 else f"{name}-{index}")
+                what = name if index == 0 else f"{name}-{index}"
+                alias = self.dns_alias(what)
                 group.append(DockerInstance(
-                    service=name, index=index, container_name=cname, container_port=cport,
+                    service=name, index=index, container_name=self.container_name(what), alias=alias,
+                    container_port=cport,
                     port=free_port(HOST), image="", argv=[], env={},
                     log_path=self.log_dir / f"{name}-{index}.log", health_path=svc.health.path,
-                    create_args=self._create_args("service", **{LABEL_INSTANCE: f"{name}#{index}"}),
+                    create_args=self._create_args("service", alias, **{LABEL_INSTANCE: f"{name}#{index}"}),
                 ))
             self.instances[name] = group
 
@@ -470,14 +491,15 @@ class DockerStackRuntime(StackRuntime):
         python = _python_in_image()
         inst = DockerInstance(
             service="fault-proxy", index=0, container_name=self.container_name("fault-proxy"),
+            alias=self.dns_alias("fault-proxy"),
             container_port=spec.api_port, port=free_port(HOST), image=image, argv=spec.argv(python), env={},
-            log_path=self.log_dir / "fault-proxy.log", create_args=self._create_args("fault-proxy"),
+            log_path=self.log_dir / "fault-proxy.log",
             client=self.docker,
         )
         # Edge proxies listen inside the proxy container; their ports are published with the API's.
         entry_count = len(self.instances[self.stack.entry])
         self._edge_host_ports = [free_port(HOST) for _ in range(entry_count)]
-        inst.create_args = {**inst.create_args, "volumes": {}}
+        inst.create_args = {**self._create_args("fault-proxy", inst.alias), "volumes": {}}
         self.proxy_instance = inst
         await self._engine_step(self._create_proxy_container, inst)
         self.fault_proxy = FaultProxyContainer(url=f"http://{HOST}:{inst.port}", instance=inst, spec=spec)
@@ -571,9 +593,9 @@ class DockerStackRuntime(StackRuntime):
         pname = proxy_name(name)
         if self.state:
             self.state.add_proxy(pname)
-        info = self.client.create_proxy(pname, upstream=f"{target.container_name}:{target.container_port}",
+        info = self.client.create_proxy(pname, upstream=f"{target.alias}:{target.container_port}",
                                         listen=f"0.0.0.0:{listen_port}")
-        listen = f"{HOST}:{host_port}" if host_port else f"{self.proxy_instance.container_name}:{listen_port}"
+        listen = f"{HOST}:{host_port}" if host_port else f"{self.proxy_instance.alias}:{listen_port}"
         return LinkRuntime(name, source, target.name, pname, listen, info.upstream)
 
     def _service_url(self, name: str, service: str) -> str:
@@ -594,7 +616,8 @@ class DockerStackRuntime(StackRuntime):
         }
         for name, group in self.instances.items():
             for entry, inst in zip(out["services"][name], group):
-                entry.update(container=inst.container_name, image=inst.image, internal_url=inst.internal_url)
+                entry.update(container=inst.container_name, alias=inst.alias, image=inst.image,
+                             internal_url=inst.internal_url)
         return out
 
     # ------------------------------------------------------------ stop

@@ -108,3 +108,15 @@ def test_containers_get_the_cpu_weight_of_several_host_processes(tmp_path):
     (v2 / "libpod_parent" / "cpu.weight").write_text("100\n")
     assert raise_container_cpu_weight(8, root=v2).endswith("100 -> 800")
     assert "no cgroup" in raise_container_cpu_weight(8, root=tmp_path / "none")
+
+
+def test_dns_aliases_are_one_valid_label_and_unique_on_the_run_network(tmp_path):
+    from harness.stack.model import load_stack
+
+    rt = DockerStackRuntime(load_stack("lending"), StackOptions())
+    long_name = "Payment_Gateway." + "x" * 80
+    first, second = rt.dns_alias(long_name), rt.dns_alias(long_name)
+    for alias in (first, second):
+        assert len(alias) <= 63 and alias.replace("-", "").isalnum() and alias == alias.lower()
+    assert first != second
+    assert rt.dns_alias("lending-1") == "lending-1"

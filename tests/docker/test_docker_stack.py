@@ -31,11 +31,14 @@ def test_services_and_proxy_are_containers_on_the_run_network(echo, docker_clien
         assert requests.get(inst.url + "/healthz", timeout=3).status_code == 200
         ports = docker_client.api.inspect_container(inst.container_name)["HostConfig"]["PortBindings"]
         assert all(b["HostIp"] == "127.0.0.1" for bindings in ports.values() for b in bindings)
-    # front reaches back only through the fault proxy container, by its name on the network.
+    # front reaches back only through the fault proxy container, by its DNS alias on the network.
     front = rt.instance("front")
     dep = front.argv[front.argv.index("--dep") + 1]
-    assert dep == f"http://{rt.proxy_instance.container_name}:{rt.link('front->back').listen.split(':')[1]}"
-    assert rt.link("front->back").upstream == f"{rt.instance('back').container_name}:8080"
+    assert dep == f"http://fault-proxy:{rt.link('front->back').listen.split(':')[1]}"
+    assert rt.link("front->back").upstream == "back:8080"
+    aliases = docker_client.api.inspect_container(rt.instance("back").container_name)[
+        "NetworkSettings"]["Networks"][rt.network_name]["Aliases"]
+    assert "back" in aliases
     # The load enters through the edge proxy, published on loopback.
     assert rt.entry_urls[0].startswith("http://127.0.0.1:")
     assert hello(rt) == (200, "OK")
