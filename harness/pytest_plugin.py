@@ -35,6 +35,7 @@ import pytest
 
 from harness.faults.spec import fault_spec  # noqa: E402  (re-exported: the plugin's short form)
 from harness.judge.answers import answer_checks  # noqa: E402
+from harness.metrics.series import instance_scope  # noqa: E402
 
 
 class StackHandle:
@@ -205,6 +206,7 @@ def expectation_keys(scenario: Any) -> list[str]:
             continue
         data = expect.model_dump(exclude_none=True, by_alias=True)
         endpoints = data.pop("endpoints", {}) or {}
+        endpoints.update({instance_scope(k): v for k, v in (data.pop("instances", {}) or {}).items()})
         for name, value in data.items():
             if isinstance(value, dict):  # codes / classes: one per entry
                 keys += [expectation_key(phase.name, None, f"{name}.{k}") for k in value]

@@ -413,7 +413,7 @@ def hypothesis_keys() -> list[str]:
     """The expectation names a hypothesis may use: the scenario schema's `expect` keys."""
     from harness.scenario import Expect
 
-    keys = [k for k in Expect.model_fields if k not in ("endpoints", "recovers_within", "retry_after")]
+    keys = [k for k in Expect.model_fields if k not in ("endpoints", "instances", "recovers_within", "retry_after")]
     return [f"{k}." if k in ("codes", "classes") else k for k in keys]
 
 

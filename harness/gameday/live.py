@@ -143,6 +143,8 @@ class LiveModel:
                     if t >= start:
                         total.add(stats)
                 sec.add(name, stats)
+            for name, data in record.get("instances", {}).items():
+                sec.add_instance(name, Stats.from_json(data))
             touched.add(t)
         for t in touched:
             self.rows[t] = Row.of(t, self.seconds[t].total())

@@ -14,7 +14,7 @@ from harness.judge.measures import Measured, explain, fmt, measure
 from harness.judge.recovery import STREAK, Bounds, recovery_time
 from harness.judge.results import ExpectationResult
 from harness.judge.windows import SecondIndex, judged_seconds, phase_seconds
-from harness.metrics.series import Series
+from harness.metrics.series import INSTANCE_SCOPE, Series, instance_scope
 from harness.spec.durations import format_duration
 from harness.spec.suggest import did_you_mean, known_list
 from harness.spec.thresholds import Threshold
@@ -93,7 +93,9 @@ class _PhaseJudge:
         stat_secs = judged_seconds(start, end, _changes(phase, start), self.settle)
         all_secs = phase_seconds(start, end)
         out: list[ExpectationResult] = []
-        for endpoint, expect in [(None, phase.expect), *phase.expect.endpoints.items()]:
+        scopes = [(None, phase.expect), *phase.expect.endpoints.items(),
+                  *((instance_scope(name), sub) for name, sub in phase.expect.instances.items())]
+        for endpoint, expect in scopes:
             missing = self._missing_endpoint(endpoint)
             for name, threshold in _thresholds(expect):
                 secs = all_secs if _is_event(name, threshold) else stat_secs
@@ -107,6 +109,11 @@ class _PhaseJudge:
     def _missing_endpoint(self, endpoint: str | None) -> str:
         if endpoint is None or endpoint in self.index.endpoints:
             return ""
+        if endpoint.startswith(INSTANCE_SCOPE):
+            known = [e for e in self.index.endpoints if e.startswith(INSTANCE_SCOPE)]
+            return (f"{endpoint} never appears in the metrics{did_you_mean(endpoint, known)} (instances are "
+                    f"the entry service's, named like lending#0, and need a load that reports URLs); "
+                    f"known: {known_list(known)}")
         return (f"endpoint '{endpoint}' never appears in the metrics{did_you_mean(endpoint, self.index.endpoints)}; "
                 f"known: {known_list(self.index.endpoints)}")
 

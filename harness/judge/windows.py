@@ -42,13 +42,13 @@ class SecondIndex:
 
     def __init__(self, series: Series) -> None:
         self.by_t: dict[int, Second] = {s.t: s for s in series.seconds}
-        self.endpoints = series.endpoints()
+        self.endpoints = series.scopes()  # endpoints and `instance <name>` scopes
 
     def stats(self, seconds: Iterable[int], endpoint: str | None = None) -> Stats:
         out = Stats()
         for t in seconds:
             sec = self.by_t.get(t)
-            part = None if sec is None else sec.total() if endpoint is None else sec.endpoints.get(endpoint)
+            part = None if sec is None else sec.part(endpoint)
             if part is not None:
                 out.add(part)
         return out

@@ -40,12 +40,19 @@ class _Bucket:
 
 
 class MetricsCollector:
-    def __init__(self, classifier: Classifier, worker: str, clock: Callable[[], float] = time.time) -> None:
+    """`targets` (host:port -> instance name): requests are also counted per entry
+    instance, from the URL Locust reports, so a drill can tell which instance hurt
+    its users (a canary); requests to other hosts, or without a URL, are not."""
+
+    def __init__(self, classifier: Classifier, worker: str, clock: Callable[[], float] = time.time,
+                 targets: dict[str, str] | None = None) -> None:
         self.classifier = classifier
         self.worker = worker
         self.clock = clock
         self.clock_offset = 0.0
+        self.targets = targets or {}
         self._seconds: dict[int, dict[str, _Bucket]] = {}
+        self._instances: dict[int, dict[str, _Bucket]] = {}
         self._acks: list[dict[str, Any]] = []
 
     def now(self) -> float:
@@ -53,22 +60,16 @@ class MetricsCollector:
 
     # ------------------------------------------------------------ hot path
     def on_request(self, request_type: str = "", name: str = "", response_time: float = 0.0,
-                   response: Any = None, exception: BaseException | None = None, **_: Any) -> None:
+                   response: Any = None, exception: BaseException | None = None, url: str | None = None,
+                   **_: Any) -> None:
         cls, code, missing = self.classifier.classify(response, exception, response_time or 0.0)
         second = int(self.clock() + self.clock_offset)
-        endpoints = self._seconds.get(second)
-        if endpoints is None:
-            endpoints = self._seconds[second] = {}
-        bucket = endpoints.get(name)
-        if bucket is None:
-            bucket = endpoints[name] = _Bucket()
-        bucket.n += 1
-        bucket.classes[cls] += 1
-        codes = bucket.codes
-        codes[code] = codes.get(code, 0) + 1
-        if missing:
-            bucket.retry_after_missing += 1
-        bucket.hist.record(int((response_time or 0.0) * 1000))
+        micros = int((response_time or 0.0) * 1000)
+        _count(self._seconds, second, name, cls, code, missing, micros)
+        if self.targets and url:
+            instance = self.targets.get(url.split("://", 1)[-1].split("/", 1)[0])
+            if instance is not None:
+                _count(self._instances, second, instance, cls, code, missing, micros)
 
     def acknowledge(self, request_id: str, loan_id: str | None, code: str) -> None:
         """Record a loan acknowledged to a client (the no-lost-loans invariant's input)."""
@@ -83,7 +84,28 @@ class MetricsCollector:
         records = []
         for s in done:
             endpoints = self._seconds.pop(s)
-            records.append({"v": RECORD_VERSION, "worker": self.worker, "second": s,
-                            "endpoints": {name: b.to_json() for name, b in endpoints.items()}})
+            record = {"v": RECORD_VERSION, "worker": self.worker, "second": s,
+                      "endpoints": {name: b.to_json() for name, b in endpoints.items()}}
+            instances = self._instances.pop(s, None)
+            if instances:
+                record["instances"] = {name: b.to_json() for name, b in instances.items()}
+            records.append(record)
         acks, self._acks = self._acks, []
         return records, acks
+
+
+def _count(seconds: dict[int, dict[str, _Bucket]], second: int, key: str, cls: str, code: str,
+           missing: bool, micros: int) -> None:
+    buckets = seconds.get(second)
+    if buckets is None:
+        buckets = seconds[second] = {}
+    bucket = buckets.get(key)
+    if bucket is None:
+        bucket = buckets[key] = _Bucket()
+    bucket.n += 1
+    bucket.classes[cls] += 1
+    codes = bucket.codes
+    codes[code] = codes.get(code, 0) + 1
+    if missing:
+        bucket.retry_after_missing += 1
+    bucket.hist.record(micros)

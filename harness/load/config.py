@@ -43,6 +43,7 @@ class Pacing:
 @dataclass
 class LoadConfig:
     hosts: list[str]
+    host_names: list[str]  # the instance behind each host ("lending#1"): metrics per instance
     locustfile: str
     user_classes: list[str] | None
     users: int
@@ -68,6 +69,10 @@ class LoadConfig:
     def to_json(self) -> dict[str, Any]:
         """The config as given (what the master sends to its workers)."""
         return dict(self.raw)
+
+    def targets(self) -> dict[str, str]:
+        """host:port of each host -> its instance name, for metrics per instance."""
+        return {h.split("://", 1)[-1].split("/", 1)[0]: n for h, n in zip(self.hosts, self.host_names)}
 
 
 def seconds(value: Any, where: str) -> float:
@@ -178,6 +183,10 @@ def parse_config(data: Any) -> LoadConfig:
         hosts = [hosts]
     if not hosts or not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
         raise UsageError(f"load config hosts: expected a list of base URLs, got {hosts!r}")
+    host_names = data.get("host_names") or []
+    if not isinstance(host_names, list) or (host_names and len(host_names) != len(hosts)) \
+            or not all(isinstance(n, str) and n for n in host_names):
+        raise UsageError(f"load config host_names: expected one name per host, got {host_names!r}")
     locustfile = data.get("locustfile") or BUILTIN_BORROWER
     user_classes = data.get("user_classes")
     if user_classes is not None and (not isinstance(user_classes, list)
@@ -199,6 +208,7 @@ def parse_config(data: Any) -> LoadConfig:
         raise UsageError(f"load config borrower: expected an object, got {borrower!r}")
     return LoadConfig(
         hosts=[h.rstrip("/") for h in hosts],
+        host_names=list(host_names),
         locustfile=str(locustfile),
         user_classes=user_classes or None,
         users=users,

@@ -50,7 +50,7 @@ class StreamFiles:
 def run_standalone(config: LoadConfig) -> int:
     stop = stop_on_signals()
     classes = prepare_user_classes(config)
-    collector = MetricsCollector(classifier_for(config), "local")
+    collector = MetricsCollector(classifier_for(config), "local", targets=config.targets())
     acks.install(collector)
     files = StreamFiles(config)
     env = Environment(user_classes=classes, stop_timeout=stop_timeout(config))

@@ -2,7 +2,8 @@
 
 The load process appends one JSON line per (worker, second) to a file:
     {"v": 1, "worker": "<id>", "second": <unix int>,
-     "endpoints": {"<name>": <series.Stats JSON>}}
+     "endpoints": {"<name>": <series.Stats JSON>},
+     "instances": {"<entry instance, e.g. lending#1>": <series.Stats JSON>}}  (when known)
 and, in distributed mode, event lines such as
     {"v": 1, "event": "worker_lost", "worker": "<id>", "t": <unix float>, "detail": "..."}
 A (worker, second) pair may appear in more than one line (a late request
@@ -106,6 +107,8 @@ class SecondMerger:
         self.workers.add(str(record.get("worker", "")))
         for name, data in record.get("endpoints", {}).items():
             sec.add(name, Stats.from_json(data))
+        for name, data in record.get("instances", {}).items():
+            sec.add_instance(name, Stats.from_json(data))
         return sec
 
     def add_all(self, records: Iterable[dict[str, Any]]) -> None:

@@ -65,7 +65,7 @@ class Worker:
         self.config = msg_config
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         classes = prepare_user_classes(self.config, locustfile, first_user=random.randrange(1 << 16))
-        self.collector = MetricsCollector(classifier_for(self.config), self.name)
+        self.collector = MetricsCollector(classifier_for(self.config), self.name, targets=self.config.targets())
         self.collector.clock_offset = self.sync.offset
         acks.install(self.collector)
         self.env = Environment(user_classes=classes)

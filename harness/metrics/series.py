@@ -92,18 +92,26 @@ class Stats:
         return self.hist.max_us / 1000.0
 
 
+INSTANCE_SCOPE = "instance "  # scope keys "instance lending#1": one instance of the entry service
+
+
+def instance_scope(name: str) -> str:
+    return INSTANCE_SCOPE + name
+
+
 @dataclass
 class Second:
     t: int
     endpoints: dict[str, Stats]
+    # all requests sent to one entry instance (the load's hosts), when the load could tell
+    instances: dict[str, Stats] = field(default_factory=dict)
 
     def add(self, endpoint: str, stats: Stats) -> None:
         """Add one worker's stats for an endpoint (records of one second arrive in pieces)."""
-        mine = self.endpoints.get(endpoint)
-        if mine is None:
-            self.endpoints[endpoint] = stats
-        else:
-            mine.add(stats)
+        _merge(self.endpoints, endpoint, stats)
+
+    def add_instance(self, instance: str, stats: Stats) -> None:
+        _merge(self.instances, instance, stats)
 
     def total(self) -> Stats:
         out = Stats()
@@ -111,15 +119,35 @@ class Second:
             out.add(s)
         return out
 
+    def part(self, scope: str | None) -> Stats | None:
+        """Stats of a scope: None (all requests), an endpoint, or `instance <name>`."""
+        if scope is None:
+            return self.total()
+        if scope.startswith(INSTANCE_SCOPE):
+            return self.instances.get(scope[len(INSTANCE_SCOPE):])
+        return self.endpoints.get(scope)
+
     @classmethod
     def from_json(cls, data: Mapping) -> "Second":
         return cls(
             t=int(data["t"]),
             endpoints={k: Stats.from_json(v) for k, v in data.get("endpoints", {}).items()},
+            instances={k: Stats.from_json(v) for k, v in data.get("instances", {}).items()},
         )
 
     def to_json(self) -> dict:
-        return {"t": self.t, "endpoints": {k: v.to_json() for k, v in self.endpoints.items()}}
+        out = {"t": self.t, "endpoints": {k: v.to_json() for k, v in self.endpoints.items()}}
+        if self.instances:
+            out["instances"] = {k: v.to_json() for k, v in self.instances.items()}
+        return out
+
+
+def _merge(into: dict[str, Stats], key: str, stats: Stats) -> None:
+    mine = into.get(key)
+    if mine is None:
+        into[key] = stats
+    else:
+        mine.add(stats)
 
 
 class Series:
@@ -141,16 +169,24 @@ class Series:
             names.update(s.endpoints)
         return sorted(names)
 
+    def instances(self) -> list[str]:
+        names: set[str] = set()
+        for s in self.seconds:
+            names.update(s.instances)
+        return sorted(names)
+
+    def scopes(self) -> list[str]:
+        """Every endpoint and every `instance <name>` the metrics know."""
+        return self.endpoints() + [instance_scope(i) for i in self.instances()]
+
     def window(self, start: float, end: float, endpoint: str | None = None) -> Stats:
-        """Stats over seconds t with start <= t < end, one endpoint or all."""
+        """Stats over seconds t with start <= t < end, one scope (endpoint, instance) or all."""
         out = Stats()
         for sec in self.seconds:
             if start <= sec.t < end:
-                if endpoint is None:
-                    for s in sec.endpoints.values():
-                        out.add(s)
-                elif endpoint in sec.endpoints:
-                    out.add(sec.endpoints[endpoint])
+                part = sec.part(endpoint)
+                if part is not None:
+                    out.add(part)
         return out
 
     def per_second(self, start: float, end: float, endpoint: str | None = None) -> list[tuple[int, Stats]]:
@@ -159,10 +195,6 @@ class Series:
         out = []
         for t in range(int(start), int(end)):
             sec = by_t.get(t)
-            if sec is None:
-                out.append((t, Stats()))
-            elif endpoint is None:
-                out.append((t, sec.total()))
-            else:
-                out.append((t, sec.endpoints.get(endpoint, Stats())))
+            part = None if sec is None else sec.part(endpoint)
+            out.append((t, part if part is not None else Stats()))
         return out

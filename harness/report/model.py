@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.metrics.series import OUTCOME_CLASSES, Series, Stats
+from harness.metrics.series import OUTCOME_CLASSES, Series, Stats, instance_scope
 from harness.report import formatting as fmt
 
 _KEY = re.compile(r"^(?P<name>[^{]+)(?:\{(?P<labels>.*)\})?$")
@@ -204,6 +204,10 @@ def _phase_table(series: Series, phase: dict[str, Any]) -> PhaseTable:
         total.add(s)
         rows.append(endpoint_row(name, s))
     rows.append(endpoint_row("all endpoints", total, is_total=True))
+    instances = series.instances()
+    if len(instances) > 1:  # which entry instance served what (a canary shows here); one would repeat the total
+        rows += [endpoint_row(scope, series.window(phase["start"], phase["end"], scope))
+                 for scope in map(instance_scope, instances)]
     return PhaseTable(phase["name"], phase["start"], phase["end"], rows)
 
 

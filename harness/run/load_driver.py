@@ -36,6 +36,7 @@ class LoadDriver:
         classes = stack.classification.classes
         self.config = {
             "hosts": rt.entry_urls,
+            "host_names": rt.entry_names,
             "locustfile": str(locustfile),
             "user_classes": user_classes,
             "users": load.users,

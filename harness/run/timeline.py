@@ -229,7 +229,7 @@ class Timeline:
 
     def series(self) -> Series:
         t0 = int(self.t0)
-        return Series(Second(t=sec.t - t0, endpoints=sec.endpoints) for sec in self.merger.seconds.values())
+        return Series(Second(t=sec.t - t0, endpoints=sec.endpoints, instances=sec.instances) for sec in self.merger.seconds.values())
 
     async def _sample_services(self) -> None:
         try:

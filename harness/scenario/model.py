@@ -84,6 +84,8 @@ class EndpointExpect(ExpectBase):
 
 class Expect(ExpectBase):
     endpoints: dict[str, EndpointExpect] = Field(default_factory=dict)
+    # one entry instance's requests ("lending" is instance 0, "lending#1" the next), e.g. a canary's harm
+    instances: dict[str, EndpointExpect] = Field(default_factory=dict)
 
 
 LINK_ONLY = ("link", "toxic", "attributes", "stream", "toxicity")

@@ -100,6 +100,11 @@ class StackRuntime:
     def entry_urls(self) -> list[str]:
         return [e.url for e in self.edges]
 
+    @property
+    def entry_names(self) -> list[str]:
+        """The entry instance behind each of entry_urls ("lending", "lending#1")."""
+        return [e.target for e in self.edges]
+
     def describe(self) -> dict:
         """The stack as resolved, for the journal."""
         return {

@@ -261,3 +261,27 @@ def test_abort_on_throughput_collapse_counts_empty_seconds():
 
 def test_no_abort_conditions_means_none():
     assert check_abort(None, series(steady(0, 3)), 2) is None
+
+
+# ------------------------------------------------------------------ per entry instance
+
+
+def test_instance_expectations_judge_only_that_instances_requests():
+    from harness.metrics.series import Series
+
+    healthy, canary = record(n=50), record(n=50, ungraceful=15, codes={"http_500": 15})
+    data = Series.from_json([{"t": t, "endpoints": {EP: record(n=100, ungraceful=15 if t >= 10 else 0)},
+                              "instances": {"lending": record(n=50), "lending#1": canary if t >= 10 else healthy}}
+                             for t in range(20)])
+    sc = scenario(BASE, {"name": "canary", "duration": 10, "expect": {
+        "ungraceful": "< 30%",
+        "instances": {"lending": {"ungraceful": "== 0"}, "lending#1": {"ungraceful": "< 5%"},
+                      "lending#7": {"error_rate": "< 1%"}}}})
+    results = judge(sc, {"baseline": (0, 10), "canary": (10, 20)}, data)
+    assert only(results, "ungraceful").passed
+    assert only(results, "ungraceful", endpoint="instance lending").passed
+    canary_r = only(results, "ungraceful", endpoint="instance lending#1")
+    assert not canary_r.passed and canary_r.measured == pytest.approx(0.3)
+    unknown = only(results, "error_rate", endpoint="instance lending#7")
+    assert not unknown.passed and "instance lending#7 never appears" in unknown.why
+    assert "known: instance lending, instance lending#1" in unknown.why

@@ -15,7 +15,7 @@ from harness.load.clock import ClockSync
 from harness.load.config import parse_config
 from harness.load.schedule import LoadSchedule, Target
 from harness.load.stream import JsonlWriter, MetricsTail, SecondMerger
-from harness.metrics.series import Stats
+from harness.metrics.series import Second, Stats
 
 BASE = {"hosts": ["http://127.0.0.1:1"], "users": 10, "metrics_path": "m.jsonl", "run_time_s": 30,
         "classification": {"field": "code", "classes": {"success": ["OK"], "degraded": ["DEFERRED"]}}}
@@ -73,6 +73,32 @@ def test_collector_records_merge_exactly_across_workers(tmp_path):
     assert x.codes == {"OK": 2, "DEFERRED": 2} and x.hist.max_us == 20000
     assert (y.n, y.codes, y.ungraceful) == (2, {"reset": 2}, 2)
     assert isinstance(x, Stats) and merger.workers == {"a", "b"}
+
+
+def test_requests_are_also_counted_per_entry_instance_by_their_url(tmp_path):
+    config = parse_config({**BASE, "hosts": ["http://127.0.0.1:7001", "http://127.0.0.1:7002/"],
+                           "host_names": ["lending", "lending#1"]})
+    clock = {"t": 500.0}
+    c = MetricsCollector(Classifier("code", {"OK": "success"}, frozenset(), 5000), "a",
+                         clock=lambda: clock["t"], targets=config.targets())
+    c.on_request(name="GET /q", response_time=1.0, response=Answer(200, b'{"code":"OK"}'),
+                 url="http://127.0.0.1:7001/v1/q")
+    c.on_request(name="GET /q", response_time=1.0, response=Answer(500, b"crash"), url="http://127.0.0.1:7002/v1/q")
+    c.on_request(name="GET /q", response_time=1.0, response=Answer(500, b"crash"), url="http://127.0.0.1:7002/v1/q")
+    c.on_request(name="GET /other", response_time=1.0, response=Answer(200, b'{"code":"OK"}'),
+                 url="http://10.0.0.9:80/x")  # a host the drill did not start: endpoint only
+    c.on_request(name="GET /nourl", response_time=1.0, response=Answer(200, b'{"code":"OK"}'))
+    clock["t"] = 501.0
+    records, _ = c.drain()
+    merger = SecondMerger()
+    merger.add_all(records + records)  # two workers' worth: instances add up like endpoints
+    (sec,) = merger.ordered()
+    assert sec.total().n == 10
+    assert {k: (v.n, v.ungraceful) for k, v in sec.instances.items()} == {"lending": (2, 0), "lending#1": (4, 4)}
+    assert sec.part("instance lending#1").codes == {"http_500": 4}
+    assert Second.from_json(sec.to_json()).instances["lending"].n == 2
+    with pytest.raises(UsageError, match="host_names"):
+        parse_config({**BASE, "host_names": ["a", "b"]})
 
 
 def test_config_errors_name_the_field():
