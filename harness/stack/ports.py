@@ -2,16 +2,52 @@
 
 from __future__ import annotations
 
+import random
 import socket
 
 from harness.errors import UsageError
 
 
+LOWEST = 10000
+_given: set[int] = set()
+
+
+def ephemeral_start() -> int:
+    """Where the kernel's range of ports for outgoing connections begins."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port the OS says is free now (bound and released at once)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A port that is free now, for a service started a moment later, below the
+    ephemeral range.
+
+    A port taken by bind(0) comes from the ephemeral range, the same range every
+    outgoing connection takes its local port from: under a drill's load, some
+    connection could take it before the service bound it (seen in the gate:
+    "cannot listen on 127.0.0.1:37127: Address already in use"). Below that range
+    only explicit binds compete, and this process never hands out a port twice.
+    """
+    top = ephemeral_start()
+    if top - LOWEST < 1000:  # an unusual range setting: fall back to the kernel's choice
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            return s.getsockname()[1]
+    for _ in range(200):
+        port = random.randrange(LOWEST, top)
+        if port in _given:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+        _given.add(port)
+        return port
+    raise UsageError(f"no free port on {host} between {LOWEST} and {top}")
 
 
 def ensure_free(port: int, what: str, host: str = "127.0.0.1") -> None:
