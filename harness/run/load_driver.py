@@ -124,6 +124,12 @@ class LoadDriver:
             return []
         return self._tail.poll()
 
+    def started_at(self) -> float | None:
+        """When the load process started its users (and its stage clock), by its own event."""
+        if self._tail is None:
+            return None
+        return next((float(e["t"]) for e in self._tail.events if e.get("event") == "load_started"), None)
+
     def take_events(self) -> list[dict]:
         """Event lines of the load (worker_lost, users_changed, ...) since the last call."""
         return self._tail.take_events() if self._tail is not None else []
