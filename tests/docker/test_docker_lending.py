@@ -28,14 +28,14 @@ def test_lending_runs_as_containers_and_degrades_when_the_bureaus_are_cut_off(en
             gateway = rt.instances["payment-gateway-primary"][0]
             assert len(gateway.container_name) > 63 and len(gateway.alias) <= 63
             entry = rt.entry_urls[0]
-            quota = await asyncio.to_thread(requests.get, entry + "/v1/users/42/quota", timeout=5)
+            quota = await asyncio.to_thread(requests.get, entry + "/v1/users/42/quota", timeout=15)
             assert quota.json()["code"] == "QUOTA_OK"
-            loan = await asyncio.to_thread(requests.post, entry + "/v1/loans", timeout=5,
+            loan = await asyncio.to_thread(requests.post, entry + "/v1/loans", timeout=15,
                                            json={"user_id": "42", "amount": 100, "request_id": "docker-1"})
             assert loan.json()["code"] == "APPROVED"
             for link in ("lending->credit-bureau-a", "lending->credit-bureau-b"):
                 await asyncio.to_thread(rt.client.set_enabled, rt.link(link).proxy, False)
-            cut = await asyncio.to_thread(requests.get, entry + "/v1/users/43/quota", timeout=5)
+            cut = await asyncio.to_thread(requests.get, entry + "/v1/users/43/quota", timeout=15)
             assert stack.classification.class_of(cut.json()["code"]) == "degraded"
         finally:
             await rt.stop()

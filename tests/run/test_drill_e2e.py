@@ -85,3 +85,30 @@ def test_a_service_that_never_starts_is_a_harness_failure_with_its_log(tmp_path,
     j = only_journal(tmp_path / "r")
     assert j["status"] == "error"
     assert not list(isolated_state.glob("*.json"))
+
+
+def test_load_stages_land_a_known_time_before_the_first_phase(tmp_path, isolated_state):
+    """t0 counts from the load's own start (not from spawning its process), so a stage
+    change at load time T happens between T - warmup - 1 and T - warmup on the drill's
+    clock (warmup: users / spawn_rate + 1 s = 2 s here); gate profiles place crowds by it."""
+    scenario = tmp_path / "stages.yaml"
+    scenario.write_text(f"""
+title: Stages on the drill clock
+plan: a stage change lands where the docs say
+stack: {SCENARIOS.parent / "stacks" / "echo.yaml"}
+load:
+  users: 10
+  spawn_rate: 10
+  stages:
+    - {{duration: 4s, users: 10, spawn_rate: 10}}
+    - {{duration: 60s, users: 20, spawn_rate: 20}}
+phases:
+  - {{name: only, duration: 4s, expect: {{ungraceful: "== 0"}}}}
+""")
+    res = run_cli(["run", str(scenario), "--report-dir", str(tmp_path / "r")], tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    events = only_journal(tmp_path / "r")["events"]
+    started = [e["t"] for e in events if e["type"] == "load_started" and "local" in e["message"]]
+    changed = [e["t"] for e in events if e["type"] == "users_changed" and e.get("data", {}).get("users") == 20]
+    assert len(started) == 1 and -3.0 <= started[0] <= -2.0, started
+    assert len(changed) == 1 and 0.0 <= changed[0] <= 1.3, changed
