@@ -17,6 +17,7 @@ import time
 from typing import Any, Callable
 
 from harness.load.classify import Classifier
+from harness.load.config import host_port
 from harness.metrics.histogram import Histogram
 
 RECORD_VERSION = 1
@@ -67,7 +68,7 @@ class MetricsCollector:
         micros = int((response_time or 0.0) * 1000)
         _count(self._seconds, second, name, cls, code, missing, micros)
         if self.targets and url:
-            instance = self.targets.get(url.split("://", 1)[-1].split("/", 1)[0])
+            instance = self.targets.get(host_port(url))
             if instance is not None:
                 _count(self._instances, second, instance, cls, code, missing, micros)
 

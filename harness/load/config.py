@@ -72,7 +72,12 @@ class LoadConfig:
 
     def targets(self) -> dict[str, str]:
         """host:port of each host -> its instance name, for metrics per instance."""
-        return {h.split("://", 1)[-1].split("/", 1)[0]: n for h, n in zip(self.hosts, self.host_names)}
+        return {host_port(h): n for h, n in zip(self.hosts, self.host_names)}
+
+
+def host_port(url: str) -> str:
+    """"127.0.0.1:8080" of "http://127.0.0.1:8080/v1/x": how request URLs are matched to hosts."""
+    return url.split("://", 1)[-1].split("/", 1)[0]
 
 
 def seconds(value: Any, where: str) -> float:
