@@ -7,7 +7,6 @@ import socket
 
 from harness.errors import UsageError
 
-
 LOWEST = 10000
 _given: set[int] = set()
 
