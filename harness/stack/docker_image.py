@@ -5,8 +5,10 @@ Python code, so their image is made from what already runs them here: the
 interpreter (at the same absolute path, so `{python}` means the same thing in
 a container as on the host), its standard library, the shared libraries it
 and the binary wheels link against (found with ldd), the installed
-distributions the services import, and the project's source under /app.
-Nothing is downloaded, and the wheels match the interpreter's ABI exactly.
+distributions the services import (with every folder they came from on
+PYTHONPATH, so a venv's packages are found without its pyvenv.cfg tricks),
+and the project's source under /app. Nothing is downloaded, and the wheels
+match the interpreter's ABI exactly.
 
 Building takes seconds, so the image is tagged with a hash of what went into
 it and reused while that hash holds: the project's files by content, the
@@ -64,6 +66,7 @@ class RootFs:
     files: dict[str, Path] = field(default_factory=dict)  # image path -> host file
     links: dict[str, str] = field(default_factory=dict)  # image path -> link target
     project: set[str] = field(default_factory=set)  # image paths hashed by content
+    python_path: list[str] = field(default_factory=list)  # the image's PYTHONPATH, in import order
 
     def add_host_path(self, path: Path) -> None:
         """Add `path` at the same place, with every symlink on the way (/lib -> usr/lib, ...)."""
@@ -97,6 +100,7 @@ class RootFs:
                 h.update(f"F {dest} {st.st_size} {st.st_mtime_ns} {st.st_mode & 0o777}\n".encode())
         for dest in sorted(self.links):
             h.update(f"L {dest} {self.links[dest]}\n".encode())
+        h.update(f"PYTHONPATH {':'.join(self.python_path)}\n".encode())
         return h.hexdigest()
 
 
@@ -120,15 +124,14 @@ def _shared_libraries(elves: list[Path]) -> set[Path]:
     return libs
 
 
-def _service_distributions(root: Path) -> list[md.Distribution]:
-    """The installed distributions the project's services import: its dependencies' closure, minus host-only ones."""
-    meta = tomllib.loads((root / "pyproject.toml").read_text())
-    pending = [Requirement(r) for r in meta["project"]["dependencies"]]
+def distribution_closure(requirements: Iterable[str], skip: frozenset[str] = frozenset()) -> list[md.Distribution]:
+    """The installed distributions `requirements` need, their own requirements included."""
+    pending = [Requirement(r) for r in requirements]
     seen: dict[str, md.Distribution] = {}
     while pending:
         req = pending.pop()
         name = canonicalize_name(req.name)
-        if name in seen or name in HOST_ONLY_DISTS:
+        if name in seen or name in skip:
             continue
         if req.marker is not None and not req.marker.evaluate({"extra": ""}):
             continue
@@ -143,14 +146,36 @@ def _service_distributions(root: Path) -> list[md.Distribution]:
     return list(seen.values())
 
 
+def _service_distributions(root: Path) -> list[md.Distribution]:
+    """The installed distributions the project's services import: its dependencies' closure, minus host-only ones."""
+    meta = tomllib.loads((root / "pyproject.toml").read_text())
+    return distribution_closure(meta["project"]["dependencies"], skip=HOST_ONLY_DISTS)
+
+
+def import_order(dirs: Iterable[Path]) -> list[Path]:
+    """`dirs` in the order this interpreter searches them (unknown ones last).
+
+    The image names every directory a service distribution came from on
+    PYTHONPATH, instead of relying on how the host found it: a venv's
+    interpreter finds its site-packages only through pyvenv.cfg, a user site
+    only under the same $HOME, a .pth-added folder only through that .pth.
+    """
+    rank = {}
+    for i, entry in enumerate(sys.path):
+        rank.setdefault(Path(entry or ".").resolve(), i)
+    return sorted(set(dirs), key=lambda d: (rank.get(d, len(rank)), str(d)))
+
+
 def collect_rootfs(root: Path | None = None) -> RootFs:
     """Everything the built-in image holds, without reading file contents yet."""
     root = root or project_root()
     fs = RootFs()
     exe = Path(sys.executable)
     fs.add_host_path(exe)
+    if sys.prefix != sys.base_prefix and (Path(sys.prefix) / "pyvenv.cfg").is_file():
+        fs.add_host_path(Path(sys.prefix) / "pyvenv.cfg")  # so sys.prefix in the container is the venv's
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    purelib = Path(sysconfig.get_paths()["purelib"]).resolve()
+    homes: set[Path] = set()
     for dirpath, dirnames, filenames in os.walk(stdlib):
         if Path(dirpath) == stdlib:
             dirnames[:] = [d for d in dirnames if d not in STDLIB_SKIP and not SKIP_NAMES.search(d)]
@@ -158,15 +183,18 @@ def collect_rootfs(root: Path | None = None) -> RootFs:
             if not SKIP_NAMES.search(name):
                 fs.add_host_path(Path(dirpath) / name)
     for dist in _service_distributions(root):
+        home = Path(str(dist.locate_file(""))).resolve()  # the folder holding its .dist-info
         for rel in dist.files or []:
             path = Path(dist.locate_file(rel)).resolve()
-            if purelib not in path.parents or not path.is_file():
+            if home not in path.parents or not path.is_file():
                 continue  # scripts in bin/, editable finders: not needed in a container
             fs.add_host_path(path)
+            homes.add(home)
             if path.suffix == ".py":
                 cached = path.parent / "__pycache__" / f"{path.stem}.{sys.implementation.cache_tag}.pyc"
                 if cached.is_file():
                     fs.add_host_path(cached)
+    fs.python_path = [APP_DIR, *map(str, import_order(homes))]
     elves = [Path(p) for p in fs.files.values() if p.name.endswith(".so") or ".so." in p.name or p == exe.resolve()]
     for lib in _shared_libraries([p for p in elves if _is_elf(p)]):
         fs.add_host_path(lib)
@@ -192,7 +220,7 @@ def collect_rootfs(root: Path | None = None) -> RootFs:
 DOCKERFILE = """\
 FROM scratch
 COPY rootfs/ /
-ENV PYTHONPATH={app} PYTHONUNBUFFERED=1 PATH=/bin:{bindir}
+ENV PYTHONPATH={python_path} PYTHONUNBUFFERED=1 PATH=/bin:{bindir}
 WORKDIR {app}
 LABEL chaosdrill.image=builtin chaosdrill.digest={digest}
 """
@@ -211,7 +239,7 @@ def _dirs_for(paths: Iterable[str]) -> set[str]:
 def write_context(fs: RootFs, digest: str, out: Any) -> None:
     """A build context (Dockerfile + rootfs/) as one tar stream, written once."""
     with tarfile.open(fileobj=out, mode="w") as tar:
-        dockerfile = DOCKERFILE.format(app=APP_DIR, bindir=Path(sys.executable).parent, digest=digest).encode()
+        dockerfile = DOCKERFILE.format(app=APP_DIR, python_path=":".join(fs.python_path or [APP_DIR]), bindir=Path(sys.executable).parent, digest=digest).encode()
         info = tarfile.TarInfo("Dockerfile")
         info.size = len(dockerfile)
         tar.addfile(info, io.BytesIO(dockerfile))
