@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -73,6 +74,33 @@ class CommandInput(Input):
         self.session = session
         self.history: list[str] = []
         self._pos = 0
+
+    def _on_key(self, event: events.Key) -> None:
+        """Enter submits here, in order with the keys around it.
+
+        Input's own Enter is a binding, run once the key has bubbled up to the
+        app, by which time keys typed after it (a script, a fast typist) are
+        already in the box: "users 5" Enter "note x" Enter submitted
+        "users 5note x" twice.
+        """
+        if event.key == "enter":  # anything else goes on to Input's own handler (Textual walks the MRO)
+            event.stop()
+            event.prevent_default()
+            self.submit_line(self.value)
+
+    def _on_paste(self, event: events.Paste) -> None:
+        """A pasted runbook runs line by line; an unfinished last line stays in the box."""
+        event.stop()
+        event.prevent_default()  # Input's own handler would paste the first line again
+        *whole, rest = (self.value[:self.cursor_position] + event.text + self.value[self.cursor_position:]).split("\n")
+        for line in whole:
+            self.submit_line(line.rstrip("\r"))
+        self.value = rest
+        self.cursor_position = len(rest)
+
+    def submit_line(self, line: str) -> None:
+        self.post_message(self.Submitted(self, line))
+        self.value = ""
 
     def action_complete(self) -> None:
         vocab = self.session.vocabulary()
@@ -180,9 +208,7 @@ class GamedayApp(App):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         line = event.value.strip()
-        box = self.query_one("#cmd", CommandInput)
-        box.remember(line)
-        box.value = ""
+        self.query_one("#cmd", CommandInput).remember(line)  # the box cleared itself on Enter
         if not line:
             return
         hint = self.query_one("#hint", Static)

@@ -66,7 +66,8 @@ def test_keystroke_to_screen_latency_under_load(gameday):
 
 
 def test_bureau_outage_note_clear_quit_leaves_a_record_and_nothing_running(gameday):
-    gameday.wait_for("load set to 5 users", timeout=10)
+    gameday.type("users 5 300")  # the load this test judges, whatever the tests before it left
+    gameday.wait_for("load set to 5 users at 300/s", timeout=10)
     time.sleep(3)
     gameday.type("down credit-bureau-", enter=False)
     gameday.key("Tab")  # completion: credit-bureau-a, credit-bureau-b -> stays at the common prefix
@@ -94,8 +95,9 @@ def test_bureau_outage_note_clear_quit_leaves_a_record_and_nothing_running(gamed
     notes = [e for e in events if e["type"] == "note"]
     typed = [n["message"] for n in notes if n["data"] == {"author": "operator"}]
     assert typed == ["14:03 paged on-call, bureau down"]
-    assert [n["message"] for n in notes if n["data"].get("action") == "users"] == [
-        "load set to 300 users at 150/s", "load set to 5 users at 300/s"]
+    users = [n["message"] for n in notes if n["data"].get("action") == "users"]
+    assert users[-1] == "load set to 5 users at 300/s"  # every `users` command typed is on the record
+    assert set(users) <= {"load set to 300 users at 150/s", "load set to 5 users at 300/s"}
     cleared = max(f["removed_at"] for f in faults.values())
     recovered = [e for e in events if e["type"] == "recovered"]
     assert recovered and recovered[0]["t"] >= cleared

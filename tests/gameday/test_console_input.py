@@ -1,0 +1,78 @@
+"""The console's command line gets every line as typed: keys in a burst, and a pasted runbook.
+
+Runs the real Textual app headless (Textual's test driver) against a session
+that only records what it is handed; the terminal tests in test_console.py
+cover the app against a running game day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual import events
+
+from harness.gameday.console import CommandInput, GamedayApp
+from harness.gameday.grammar import Vocabulary
+from harness.gameday.live import LiveModel
+
+
+class RecordingSession:
+    """What the console needs of a game day: a model, names, and somewhere to submit lines."""
+
+    def __init__(self) -> None:
+        self.model = LiveModel("lending")
+        self.quit_requested = asyncio.Event()
+        self.lines: list[str] = []
+
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary(links={"lending->credit-bureau-a": "credit-bureau-a"}, services={"lending": 1})
+
+    def submit(self, line: str) -> None:
+        self.lines.append(line)
+
+    def request_quit(self, why: str) -> None:
+        self.quit_requested.set()
+
+
+def keys_for(text: str) -> list[events.Key]:
+    return [events.Key("enter", "\r") if ch == "\n" else events.Key("space" if ch == " " else ch, ch) for ch in text]
+
+
+async def _until(predicate, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.02)
+
+
+def test_lines_typed_in_one_burst_are_submitted_one_by_one_in_order():
+    async def scenario() -> tuple[list[str], str]:
+        session = RecordingSession()
+        app = GamedayApp(session)  # type: ignore[arg-type]
+        async with app.run_test() as pilot:
+            box = app.query_one("#cmd", CommandInput)
+            for key in keys_for("users 5 300\nnote paged on-call\nno"):  # all queued before any is handled
+                app.post_message(key)  # as the terminal driver delivers them
+            await _until(lambda: len(session.lines) == 2 and box.value == "no")
+            await pilot.pause()
+            return session.lines, box.value
+
+    lines, left = asyncio.run(scenario())
+    assert lines == ["users 5 300", "note paged on-call"]
+    assert left == "no"  # the unfinished line waits in the box
+
+
+def test_a_pasted_runbook_runs_line_by_line():
+    async def scenario() -> tuple[list[str], str, list[str]]:
+        session = RecordingSession()
+        app = GamedayApp(session)  # type: ignore[arg-type]
+        async with app.run_test() as pilot:
+            box = app.query_one("#cmd", CommandInput)
+            app.post_message(events.Paste("down lending->credit-bureau-a\r\nnote bureau down\nclear"))
+            await _until(lambda: len(session.lines) == 2)
+            await pilot.pause()
+            return session.lines, box.value, box.history
+
+    lines, left, history = asyncio.run(scenario())
+    assert lines == ["down lending->credit-bureau-a", "note bureau down"]
+    assert left == "clear"
+    assert history == lines  # ↑ brings them back, like typed ones
