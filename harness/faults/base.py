@@ -6,6 +6,8 @@ import asyncio
 from abc import ABC, abstractmethod
 from typing import Any, Protocol
 
+from harness.spec.names import instance_name
+
 
 class Target(Protocol):
     """What a fault acts on: the running stack (harness.stack.runtime.StackRuntime)."""
@@ -87,7 +89,7 @@ class InstanceFault(Fault):
         return {"service": self.service, "instance": self.index}
 
     def describe(self) -> str:
-        return f"{self.kind} {self.service}" + (f"#{self.index}" if self.index else "")
+        return f"{self.kind} {instance_name(self.service, self.index)}"
 
     def details(self) -> dict[str, Any]:
         return {"kind": self.kind, "stream": None, "toxicity": 1.0, "attributes": {}}

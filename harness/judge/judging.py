@@ -112,7 +112,7 @@ class _PhaseJudge:
         if endpoint.startswith(INSTANCE_SCOPE):
             known = [e for e in self.index.endpoints if e.startswith(INSTANCE_SCOPE)]
             return (f"{endpoint} never appears in the metrics{did_you_mean(endpoint, known)} (instances are "
-                    f"the entry service's, named like lending#0, and need a load that reports URLs); "
+                    f"the entry service's, named like lending and lending#1, and need a load that reports URLs); "
                     f"known: {known_list(known)}")
         return (f"endpoint '{endpoint}' never appears in the metrics{did_you_mean(endpoint, self.index.endpoints)}; "
                 f"known: {known_list(self.index.endpoints)}")

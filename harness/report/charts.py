@@ -18,6 +18,7 @@ from harness.report.svg import (
     WIDTH,
     Frame,
     Scale,
+    clip_text,
     fmt_clock,
     fmt_ms_tick,
     linear_ticks,
@@ -63,8 +64,7 @@ def timeline(run: Run) -> str:
               f'height="{plot_h}"><title>{escape(p["name"])}: {fmt_clock(p["start"])}–{fmt_clock(p["end"])}'
               f'</title></rect>')
         label = p["name"] + (" (not run)" if not_run(run, p) else "")
-        if text_width(label, 12) > b - a - 6:
-            label = label[: max(1, int((b - a - 6) / 7.2) - 1)] + "…"
+        label = clip_text(label, b - a - 6, 12)
         f.add(f'<text class="phase-name" x="{a + 5:.1f}" y="{f.top + 18}">{escape(label)}</text>')
     if not run.faults:
         f.add(f'<text class="muted" x="{MARGIN_LEFT + 8}" y="{f.top + 30 + 16}">no faults injected</text>')
@@ -77,15 +77,17 @@ def timeline(run: Run) -> str:
               f'<title>{escape(fault.label)} ({fmt_clock(fault.start)}–{fmt_clock(fault.end)}) {escape(fault.result)}'
               f'</title></rect>')
         label = fault.label + (" — FAILED to apply" if fault.failed else "")
-        w = text_width(label)
-        right_edge = WIDTH - MARGIN_RIGHT
-        if w + 8 <= b - a:  # inside the band
-            f.add(f'<text class="fault-label in" x="{a + 5:.1f}" y="{y + lane / 2 + 4:.1f}">{escape(label)}</text>')
-        elif b + 6 + w <= right_edge:  # right of the band
-            f.add(f'<text class="fault-label" x="{b + 5:.1f}" y="{y + lane / 2 + 4:.1f}">{escape(label)}</text>')
-        else:  # left of the band
-            f.add(f'<text class="fault-label" x="{a - 5:.1f}" y="{y + lane / 2 + 4:.1f}" text-anchor="end">'
-                  f'{escape(label)}</text>')
+        room = {"in": b - a - 8, "right": WIDTH - MARGIN_RIGHT - b - 6, "left": a - 9}
+        fits = [side for side in room if text_width(label) <= room[side]]
+        side = fits[0] if fits else max(room, key=room.__getitem__)  # else the most room, label cut to it
+        label = clip_text(label, room[side])
+        ty = f"{y + lane / 2 + 4:.1f}"
+        if side == "in":
+            f.add(f'<text class="fault-label in" x="{a + 5:.1f}" y="{ty}">{escape(label)}</text>')
+        elif side == "right":
+            f.add(f'<text class="fault-label" x="{b + 5:.1f}" y="{ty}">{escape(label)}</text>')
+        else:
+            f.add(f'<text class="fault-label" x="{a - 5:.1f}" y="{ty}" text-anchor="end">{escape(label)}</text>')
     # aborts and notes: a line through everything, a label in the bottom lane
     lane_y = f.plot_bottom - 6
     for ab in run.aborts:

@@ -14,6 +14,7 @@ from typing import Any
 
 from harness.metrics.series import OUTCOME_CLASSES, Series, Stats, instance_scope
 from harness.report import formatting as fmt
+from harness.spec.names import instance_name
 
 _KEY = re.compile(r"^(?P<name>[^{]+)(?:\{(?P<labels>.*)\})?$")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
@@ -157,7 +158,7 @@ def _fault(f: dict[str, Any], t_end: float) -> Fault:
     if "link" in target:
         where = str(target["link"])
     elif "service" in target:
-        where = str(target["service"]) + (f"#{target['instance']}" if target.get("instance") else "")
+        where = instance_name(str(target["service"]), target.get("instance"))
     else:
         where = ", ".join(f"{k}={v}" for k, v in target.items()) or "?"
     kind = str(f.get("kind") or "fault")
@@ -229,8 +230,10 @@ def service_state_rows(samples: list[dict[str, Any]]) -> list[StateRow]:
     dead) stays blank rather than stretching the last known state over it.
     """
     tracks: dict[str, list[tuple[float, str]]] = {}
+    order: dict[str, tuple[int, str, str, int]] = {}
     for sample in sorted(samples, key=lambda s: s.get("t", 0)):
-        who = f"{sample.get('service', '?')}#{sample.get('instance', 0)}"
+        service, index = str(sample.get("service", "?")), int(sample.get("instance") or 0)
+        who = instance_name(service, index)
         gateways = []
         seen_gateway = False
         for key, value in (sample.get("values") or {}).items():
@@ -238,16 +241,20 @@ def service_state_rows(samples: list[dict[str, Any]]) -> list[StateRow]:
             if "breaker" in name:
                 dep = labels.get("dependency") or next(iter(labels.values()), "?")
                 state = BREAKER_STATES.get(int(value), str(value))
-                tracks.setdefault(f"breaker {dep} ({who})", []).append((float(sample["t"]), state))
+                label = f"breaker {dep} ({who})"
+                order.setdefault(label, (0, dep, service, index))
+                tracks.setdefault(label, []).append((float(sample["t"]), state))
             elif "gateway_in_use" in name:
                 seen_gateway = True
                 if value >= 1:
                     gateways.append(labels.get("gateway") or next(iter(labels.values()), "?"))
         if seen_gateway:
             state = "+".join(sorted(gateways)) or "none"
-            tracks.setdefault(f"gateway in use ({who})", []).append((float(sample["t"]), state))
+            label = f"gateway in use ({who})"
+            order.setdefault(label, (1, "", service, index))
+            tracks.setdefault(label, []).append((float(sample["t"]), state))
     rows = []
-    for label in sorted(tracks, key=lambda k: (not k.startswith("breaker"), k)):
+    for label in sorted(tracks, key=order.__getitem__):  # breakers by dependency, instance 0 first
         rows.append(StateRow(label, _spans(tracks[label])))
     return rows
 

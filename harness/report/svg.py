@@ -36,6 +36,14 @@ def text_width(text: str, size: float = 11) -> float:
     return len(text) * CHAR_W * size / 11
 
 
+def clip_text(text: str, width: float, size: float = 11) -> str:
+    """`text` cut to `width` pixels with an ellipsis (the full text goes in a <title> beside it)."""
+    if text_width(text, size) <= width:
+        return text
+    keep = max(1, int(width / (CHAR_W * size / 11)) - 1)
+    return text[:keep] + "…"
+
+
 def fmt_num(v: float) -> str:
     """Short number for tick labels: 1.5k, 20, 0.25."""
     if v == 0:

@@ -17,6 +17,7 @@ from harness.scenario.toxics import HTTP_TOXICS, TOXIC_NAMES, AttributeError_, c
 from harness.spec.base import StrictModel
 from harness.spec.durations import Duration, format_duration
 from harness.spec.errors import LocatedError
+from harness.spec.names import instance_name
 from harness.spec.suggest import unknown_name
 from harness.spec.thresholds import Threshold, ThresholdFor, units
 
@@ -157,7 +158,7 @@ class Fault(StrictModel):
     def describe(self) -> str:
         if self.link:
             return f"{self.toxic} on {self.link}"
-        return f"{self.action} {self.service}" + (f"#{self.instance}" if self.instance else "")
+        return f"{self.action} {instance_name(str(self.service), self.instance)}"
 
 
 class AnswerExpect(StrictModel):

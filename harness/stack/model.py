@@ -17,6 +17,7 @@ from harness.errors import UsageError
 from harness.spec.base import StrictModel
 from harness.spec.durations import Duration
 from harness.spec.loading import Report, read_source, validate_source
+from harness.spec.names import instance_name
 from harness.spec.errors import SpecError
 from harness.spec.placeholders import placeholder_problems
 from harness.spec.suggest import unknown_name
@@ -177,7 +178,7 @@ class Stack(StrictModel):
     def edge_links(self) -> list[str]:
         """The links the runner adds: the load's way in, one per entry instance."""
         replicas = self.services[self.entry].replicas if self.entry in self.services else 1
-        return [f"{EDGE_FROM}->{self.entry}" + (f"#{i}" if i else "") for i in range(replicas)]
+        return [f"{EDGE_FROM}->{instance_name(self.entry, i)}" for i in range(replicas)]
 
     def fault_links(self) -> list[str]:
         """Every link a fault may name: the stack's links and the edge links."""

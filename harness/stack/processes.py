@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.spec.names import instance_name
 
 
 def process_start_time(pid: int) -> int | None:
@@ -50,7 +51,7 @@ class InstanceAddress:
 
     @property
     def name(self) -> str:
-        return self.service if self.index == 0 else f"{self.service}#{self.index}"
+        return instance_name(self.service, self.index)
 
     @property
     def url(self) -> str:

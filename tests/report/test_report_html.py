@@ -101,7 +101,7 @@ def test_charts_share_the_time_axis_and_draw_fault_bands_on_each(rendered, load)
     assert "latency (log scale)" in latency  # 10 ms .. 3 s spans decades
     for label in ("p50", "p95", "p99", "ms"):
         assert label in latency
-    for label in ("breaker payment-gateway-primary (lending#0)", "gateway in use (lending#0)", "open",
+    for label in ("breaker payment-gateway-primary (lending)", "gateway in use (lending)", "open",
                   "half-open", "closed", "backup", "primary"):
         assert label in states
 
@@ -212,3 +212,38 @@ def test_endpoint_rows_name_the_codes_answered(rendered):
     codes = loans[:loans.index("</div>")]
     assert "APPROVED" in codes and "PENDING_RECONCILIATION" in codes and "timeout" in codes
     assert 'class="num bad"' in section  # the ungraceful share of that phase is flagged
+
+
+def test_a_fault_label_too_long_for_any_side_is_cut_to_fit_the_chart(load, tmp_path):
+    from harness.report.svg import WIDTH, text_width
+
+    journal = load("pass")
+    long = "http_error stream=upstream status=500 body=canary build crashed toxicity=0.3 on client->lending#1 " * 2
+    journal["faults"][0]["label"] = long.strip()
+    page = render_all(journal, tmp_path)["report"].read_text()
+    timeline = page[page.index('<section id="timeline">'):page.index('<section id="charts">')]
+    svg = ET.fromstring(re.search(r"<svg.*?</svg>", timeline, re.S).group(0))
+    labels = [t for t in svg.iter("{http://www.w3.org/2000/svg}text") if "fault-label" in (t.get("class") or "")]
+    assert labels, "no fault labels drawn"
+    for text in labels:
+        x, width = float(text.get("x")), text_width(text.text or "")
+        left, right = (x - width, x) if text.get("text-anchor") == "end" else (x, x + width)
+        assert 0 <= left and right <= WIDTH, (text.text, left, right)
+    assert any(t.text.endswith("…") and long.startswith(t.text[:-1]) for t in labels)
+    assert html.escape(long.strip(), quote=False) in timeline  # whole, in the band's tooltip
+
+
+def test_state_rows_name_instances_as_links_do_and_list_instance_0_first():
+    from harness.report.model import service_state_rows
+
+    def sample(t: float, instance: int) -> dict:
+        return {"t": t, "service": "lending", "instance": instance,
+                "values": {'chaosdrill_breaker_state{dependency="payment-gateway-primary"}': 2.0 * instance,
+                           'chaosdrill_gateway_in_use{gateway="primary"}': 1.0,
+                           'chaosdrill_gateway_in_use{gateway="backup"}': 0.0}}
+
+    rows = service_state_rows([sample(t, i) for t in (1.0, 2.0) for i in (1, 0)])
+    assert [r.label for r in rows] == [
+        "breaker payment-gateway-primary (lending)", "breaker payment-gateway-primary (lending#1)",
+        "gateway in use (lending)", "gateway in use (lending#1)"]
+    assert rows[1].spans[0][2] == "open" and rows[0].spans[0][2] == "closed"
