@@ -309,8 +309,27 @@ class Lending:
                 self.busy_loans.discard(loan.id)
         return self._loan_answer(loan, replayed=True)
 
+    def _disbursement(self, loan: Loan, deadline: Deadline, resume: bool, force: bool = False):
+        """Pay the loan out exactly once (see payments.Payments.move); new keys are recorded before they are sent."""
+        async def record(labels: list[str]) -> None:
+            self.store.update_loan(loan, keys=sorted(set(loan.keys) | set(labels)))
+            await self.store.durable()
+
+        return self.payments.move("disbursements", f"disb-{loan.id}", loan.amount, loan.id, deadline, resume,
+                                  force=force, used=loan.keys, record=record)
+
+    def _collection(self, loan: Loan, request_id: str, amount: int, deadline: Deadline, resume: bool,
+                    used: list[str], force: bool = False):
+        """Collect one repayment exactly once; new keys are recorded before they are sent."""
+        async def record(labels: list[str]) -> None:
+            self.store.add_repayment_keys(loan.id, request_id, labels)
+            await self.store.durable()
+
+        return self.payments.move("collections", f"coll-{loan.id}-{request_id}", amount, loan.id, deadline, resume,
+                                  force=force, used=used, record=record)
+
     async def _disburse(self, loan: Loan, deadline: Deadline, resume: bool) -> Response:
-        outcome = await self.payments.move("disbursements", f"disb-{loan.id}", loan.amount, loan.id, deadline, resume)
+        outcome = await self._disbursement(loan, deadline, resume)
         keys = sorted(set(loan.keys) | set(outcome.keys))
         if outcome.status == PAID:
             self.store.update_loan(loan, state=DISBURSED, gateway=outcome.gateway, keys=keys, acked=True,
@@ -372,7 +391,8 @@ class Lending:
         self.busy_repayments.add(busy_key)
         try:
             async with self._timebox(deadline):
-                return await self._collect(loan, request_id, amount, deadline, resume=existing is not None)
+                return await self._collect(loan, request_id, amount, deadline, resume=existing is not None,
+                                           used=existing["idempotency_keys"] if existing else [])
         except TimeoutError:
             self.store.finish_repayment(loan, request_id, amount, PENDING_COLLECTION, Code.PENDING_RECONCILIATION.value,
                                         None, [])
@@ -382,8 +402,9 @@ class Lending:
         finally:
             self.busy_repayments.discard(busy_key)
 
-    async def _collect(self, loan: Loan, request_id: str, amount: int, deadline: Deadline, resume: bool) -> Response:
-        outcome = await self.payments.move("collections", f"coll-{loan.id}-{request_id}", amount, loan.id, deadline, resume)
+    async def _collect(self, loan: Loan, request_id: str, amount: int, deadline: Deadline, resume: bool,
+                       used: list[str]) -> Response:
+        outcome = await self._collection(loan, request_id, amount, deadline, resume, used)
         fields = {"loan_id": loan.id, "request_id": request_id, "amount": amount, "gateway": outcome.gateway}
         try:
             return self._record_collection(loan, request_id, amount, outcome, fields)
@@ -449,8 +470,7 @@ class Lending:
                 self.busy_loans.add(loan.id)
                 try:
                     deadline = Deadline(self.settings.deadline)
-                    outcome = await self.payments.move("disbursements", f"disb-{loan.id}", loan.amount, loan.id,
-                                                       deadline, resume=True, force=force)
+                    outcome = await self._disbursement(loan, deadline, resume=True, force=force)
                 finally:
                     self.busy_loans.discard(loan.id)
                 keys = sorted(set(loan.keys) | set(outcome.keys))
@@ -475,9 +495,9 @@ class Lending:
                     continue
                 self.busy_repayments.add(busy_key)
                 try:
-                    outcome = await self.payments.move(
-                        "collections", f"coll-{loan.id}-{repayment['request_id']}", repayment["amount"], loan.id,
-                        Deadline(self.settings.deadline), resume=True, force=force)
+                    outcome = await self._collection(loan, repayment["request_id"], repayment["amount"],
+                                                     Deadline(self.settings.deadline), True,
+                                                     repayment["idempotency_keys"], force=force)
                 finally:
                     self.busy_repayments.discard(busy_key)
                 if outcome.status == PAID:

@@ -193,10 +193,18 @@ class Store:
             return False
         return True
 
+    def add_repayment_keys(self, loan_id: str, request_id: str, keys: list[str]) -> None:
+        existing = self.repayment(loan_id, request_id)
+        known = existing["idempotency_keys"] if existing else []
+        self._write("UPDATE repayments SET keys=? WHERE loan_id=? AND request_id=?",
+                    (json.dumps(sorted(set(known) | set(keys))), loan_id, request_id))
+
     def finish_repayment(self, loan: Loan, request_id: str, amount: int, state: str, code: str,
                          gateway: str | None, keys: list[str]) -> None:
         """Record a repayment outcome; a collected one lowers the loan's balance in the same transaction."""
         now = time.time()
+        existing = self.repayment(loan.id, request_id)
+        keys = sorted(set(existing["idempotency_keys"] if existing else []) | set(keys))  # every key ever sent
         # both in the same group transaction: repayment row and loan balance move together.
         # A collected repayment is final: a second resolution of it (the reconciler and a
         # retried request both finding it paid, or another lending instance) changes

@@ -6,6 +6,13 @@ committed to SQLite (WAL, group commit) before it is acknowledged, so an
 acknowledged payment survives kill -9. `GET /v1/{kind}/{key}` tells a caller whose call
 timed out whether the money moved; `GET /v1/ledger` lists every movement
 for the audit.
+
+`POST /v1/{kind}/{key}/void` fences a key: it answers the movement if the
+money already moved, else records the key as void, and any request with it
+that arrives later (one held up in the network) is refused without moving
+money. A caller that voids a key at one gateway before paying through
+another can never pay twice, however late the first request lands; a plain
+status check cannot promise that, since "not found" may only mean "not yet".
 """
 
 from __future__ import annotations
@@ -33,6 +40,11 @@ CREATE TABLE IF NOT EXISTS movements (
     body_hash TEXT NOT NULL,
     created_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS voided (
+    key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    voided_at REAL NOT NULL
+);
 """
 
 KINDS = {"disbursements": "disbursement", "collections": "collection"}
@@ -51,6 +63,7 @@ class Gateway:
         for path_kind in KINDS:
             self.app.route("POST", f"/v1/{path_kind}")(self._make_create(path_kind))
             self.app.route("GET", f"/v1/{path_kind}/{{key}}")(self._make_lookup(path_kind))
+            self.app.route("POST", f"/v1/{path_kind}/{{key}}/void")(self._make_void(path_kind))
         self.app.route("GET", "/v1/ledger")(self.ledger)
 
     def _movement(self, row: tuple) -> dict[str, Any]:
@@ -76,6 +89,11 @@ class Gateway:
             body_hash = hashlib.sha256(json.dumps([kind, amount, reference]).encode()).hexdigest()
             row = self.db.execute("SELECT key, kind, amount, reference, created_at, body_hash FROM movements WHERE key=?",
                                   (key,)).fetchone()
+            if row is None and self._is_void(key):
+                self.moved.labels(kind, "voided").inc()
+                await self.group.durable()  # the void may still be in the open group transaction
+                return json_response(409, {"error": "idempotency_key_voided",
+                                           "message": f"key {key} was voided; nothing moved"})
             if row is not None:
                 if row[5] != body_hash:
                     self.moved.labels(kind, "conflict").inc()
@@ -105,6 +123,25 @@ class Gateway:
             return json_response(200, self._movement(row))
 
         return lookup
+
+    def _is_void(self, key: str) -> bool:
+        return self.db.execute("SELECT 1 FROM voided WHERE key=?", (key,)).fetchone() is not None
+
+    def _make_void(self, path_kind: str):
+        kind = KINDS[path_kind]
+
+        async def void(request: Request, key: str) -> Response:
+            row = self.db.execute("SELECT key, kind, amount, reference, created_at FROM movements WHERE key=?",
+                                  (key,)).fetchone()
+            if row is not None:  # too late: it moved (durable before anyone hears of it)
+                await self.group.durable()
+                return json_response(200, self._movement(row))
+            if not self._is_void(key):
+                self.group.write("INSERT INTO voided (key, kind, voided_at) VALUES (?, ?, ?)", (key, kind, time.time()))
+            await self.group.durable()  # the fence holds across kill -9 once acknowledged
+            return json_response(200, {"key": key, "kind": kind, "status": "voided", "provider": self.name})
+
+        return void
 
     async def ledger(self, request: Request) -> Response:
         await self.group.durable()

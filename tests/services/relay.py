@@ -9,8 +9,12 @@ cases where a caller cannot know what happened.
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from concurrent.futures import Future
+
+
+MOVES_MONEY = re.compile(rb"POST /v1/(disbursements|collections) ")
 
 
 class Relay:
@@ -19,7 +23,9 @@ class Relay:
     mode: "pass", "delay" (each request chunk waits `delay` seconds), "blackhole"
     (accept, read, never forward or answer), "lose_responses" (forward the
     request, drop the answer and reset the caller's connection),
-    "lose_post_responses" (the same, only for connections whose request is a POST).
+    "lose_post_responses" (the same, only for connections whose request is a POST),
+    "hold_payments" (requests that move money wait in the relay until `release()`,
+    then land, however long their caller has been gone; anything else passes).
     """
 
     def __init__(self, upstream_port: int) -> None:
@@ -31,6 +37,8 @@ class Relay:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.AbstractServer | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._released: asyncio.Event | None = None
+        self.held = 0  # payment requests held so far
 
     @property
     def url(self) -> str:
@@ -43,12 +51,18 @@ class Relay:
         return self
 
     async def _start(self) -> None:
+        self._released = asyncio.Event()
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
 
     def set(self, mode: str, delay: float = 0.0) -> None:
         self.mode = mode
         self.delay = delay
+
+    def release(self) -> None:
+        """Let every held payment request land now."""
+        assert self._released is not None
+        self._loop.call_soon_threadsafe(self._released.set)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
@@ -67,6 +81,10 @@ class Relay:
                     continue
                 if self.mode == "delay":
                     await asyncio.sleep(self.delay)
+                if self.mode == "hold_payments" and MOVES_MONEY.match(data):
+                    self.held += 1
+                    assert self._released is not None
+                    await self._released.wait()
                 last_request["post"] = data.startswith(b"POST")
                 up_writer.write(data)
             up_writer.close()

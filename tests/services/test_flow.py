@@ -88,6 +88,25 @@ def test_gateway_idempotency_key_semantics(stack: LocalStack) -> None:
     assert [m["key"] for m in ledger(url)].count("k1") == 1
 
 
+def test_a_voided_key_is_fenced_and_a_paid_one_answers_its_movement(stack: LocalStack) -> None:
+    url = stack.gateway("primary").url
+    post = lambda key: requests.post(url + "/v1/disbursements", json={"amount": 70, "reference": "L9"},  # noqa: E731
+                                     headers={"Idempotency-Key": f"void-test-{key}"}, timeout=5)
+    void = lambda key: requests.post(f"{url}/v1/disbursements/void-test-{key}/void", timeout=5)  # noqa: E731
+    assert post("paid").status_code == 201
+    moved = void("paid")
+    assert moved.status_code == 200 and moved.json()["status"] == "succeeded" and moved.json()["amount"] == 70
+    assert post("paid").json()["replayed"] is True  # too late to void: still the one movement
+
+    first, again = void("late"), void("late")
+    assert first.json() == again.json() and first.json()["status"] == "voided"
+    late = post("late")  # the request that was held up in the network lands now
+    assert late.status_code == 409 and late.json()["error"] == "idempotency_key_voided"
+    assert requests.get(url + "/v1/disbursements/void-test-late", timeout=5).status_code == 404
+    keys = [m["key"] for m in ledger(url)]
+    assert keys.count("void-test-paid") == 1 and "void-test-late" not in keys
+
+
 def test_every_answer_has_a_code_and_retryable_ones_retry_after(make_stack) -> None:
     stack = make_stack(["--max-concurrency", "1"])
     api = Api(stack.lending().url)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+import requests
+
 from .conftest import Api, code_of, ledger
 
 FAST = ["--deadline", "1s", "--dependency-timeout", "200ms"]
@@ -124,3 +126,57 @@ def test_a_payment_held_by_a_paused_backup_is_never_paid_again_elsewhere(make_st
     assert result["resolved"] == {"DISBURSED": 1}
     assert api.call("GET", f"/v1/loans/{loan_id}").json()["gateway"] == "backup"
     assert payments_per_loan(stack) == {loan_id: 1}
+
+
+def _gateway_saw(url: str, result: str) -> float:
+    text = requests.get(url + "/metrics", timeout=5).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("chaosdrill_gateway_movements_total{") and f'result="{result}"' in line)
+
+
+def test_a_payment_request_held_in_the_network_lands_after_failover_and_moves_nothing(make_stack, relay) -> None:
+    """The primary gets the request only after lending gave up on it and the backup paid."""
+    stack = make_stack(FAST, start=False)
+    link = relay(stack.gateway("primary").port)
+    stack.start_lending(primary_url=link.url)
+    link.set("hold_payments")
+    answer = Api(stack.lending().url).borrow("r1", "user1x")
+    assert code_of(answer) == "APPROVED" and answer.json()["gateway"] == "backup", answer.text
+    loan_id = answer.json()["loan_id"]
+    assert link.held >= 1
+    link.release()  # the held request(s) land at the primary now
+    primary = stack.gateway("primary").url
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _gateway_saw(primary, "voided") + len(ledger(primary)) < link.held:
+        time.sleep(0.05)
+    assert _gateway_saw(primary, "voided") == link.held  # each refused: lending had voided the key first
+    assert payments_per_loan(stack) == {loan_id: 1}
+
+
+def test_a_key_voided_at_every_gateway_is_renewed_and_the_loan_paid_once(make_stack, relay) -> None:
+    stack = make_stack(["--deadline", "3s", "--dependency-timeout", "150ms", "--retry-attempts", "1",
+                        "--breaker-failures", "100"], start=False)
+    links = {role: relay(stack.gateway(role).port) for role in ("primary", "backup")}
+    stack.start_lending(primary_url=links["primary"].url, backup_url=links["backup"].url)
+    api = Api(stack.lending().url)
+    for link in links.values():
+        link.set("hold_payments")  # every payment request vanishes; voids get through
+    first = api.borrow("r1", "user1x")
+    assert code_of(first) == "PAYMENT_UNAVAILABLE" and "Retry-After" in first.headers, first.text
+    for link in links.values():
+        link.set("pass")
+    retried = api.borrow("r1", "user1x")
+    assert code_of(retried) == "APPROVED", retried.text
+    loan_id = retried.json()["loan_id"]
+    (entry,) = api.call("GET", "/v1/audit").json()["loans"]
+    for link in links.values():
+        link.release()  # every request held so far lands, long after its key was voided
+    held = sum(link.held for link in links.values())
+    urls = [stack.gateway(role).url for role in links]
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and sum(_gateway_saw(u, "voided") for u in urls) < held:
+        time.sleep(0.05)
+    assert sum(_gateway_saw(u, "voided") for u in urls) == held
+    assert payments_per_loan(stack) == {loan_id: 1}
+    (paid,) = [m for u in urls for m in ledger(u) if m["reference"] == loan_id]
+    assert ".g" in paid["key"] and f"{entry['gateway']}:{paid['key']}" in entry["idempotency_keys"]
