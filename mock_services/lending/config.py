@@ -18,7 +18,7 @@ MECHANISMS = {
     "deadline": "a deadline on every request and timeouts on every dependency call; off: hangs as long as a dependency does",
     "retries": "retries with exponential backoff and jitter (tenacity) within the deadline; off: one attempt",
     "failover": "the second bureau replica and the backup gateway; off: one replica per request, primary gateway only",
-    "idempotency-check": "stable idempotency keys and a status check before failover; off: fresh key per attempt, no check (double payments)",
+    "idempotency-check": "stable idempotency keys, voided at a gateway before failing over from it; off: fresh key per attempt, no check (double payments)",
     "admission-control": "OVERLOADED 429 beyond --max-concurrency; off: requests queue without bound",
     "maintenance-readonly": "announced maintenance with reads and repayments working; off: maintenance is an unannounced outage (bare 503 for everything)",
     "risk-reasons": "RISK_REJECTED / QUOTA_FROZEN with reasons; off: a generic failure without code or reason",

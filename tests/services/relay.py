@@ -23,7 +23,8 @@ class Relay:
     mode: "pass", "delay" (each request chunk waits `delay` seconds), "blackhole"
     (accept, read, never forward or answer), "lose_responses" (forward the
     request, drop the answer and reset the caller's connection),
-    "lose_post_responses" (the same, only for connections whose request is a POST),
+    "lose_post_responses" (the same, only for requests that move money: a payment
+    POST, not a status check or a void),
     "hold_payments" (requests that move money wait in the relay until `release()`,
     then land, however long their caller has been gone; anything else passes).
     """
@@ -85,7 +86,7 @@ class Relay:
                     self.held += 1
                     assert self._released is not None
                     await self._released.wait()
-                last_request["post"] = data.startswith(b"POST")
+                last_request["post"] = bool(MOVES_MONEY.match(data))
                 up_writer.write(data)
             up_writer.close()
 

@@ -149,8 +149,8 @@ def test_a_payment_request_held_in_the_network_lands_after_failover_and_moves_no
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and _gateway_saw(primary, "voided") + len(ledger(primary)) < link.held:
         time.sleep(0.05)
-    assert _gateway_saw(primary, "voided") == link.held  # each refused: lending had voided the key first
     assert payments_per_loan(stack) == {loan_id: 1}
+    assert _gateway_saw(primary, "voided") == link.held  # each refused: lending had voided the key first
 
 
 def test_a_key_voided_at_every_gateway_is_renewed_and_the_loan_paid_once(make_stack, relay) -> None:
