@@ -68,9 +68,23 @@ def render_suite(journals: list[tuple[dict[str, Any], Path]], out_dir: Path,
             **counts,
         })
     paths = {"index": out_dir / "index.html", "junit": Path(junit_path) if junit_path else out_dir / "junit.xml"}
-    paths["index"].write_text(render_index(rows), encoding="utf-8")
+    paths["index"].write_text(render_index(rows, suite_context([j for j, _ in journals])), encoding="utf-8")
     junit.write([j for j, _ in journals], paths["junit"])
     return paths
+
+
+def suite_context(journals: list[dict[str, Any]]) -> dict[str, str]:
+    """When and where the suite ran, for the index's banner: what a reader asks before the rows."""
+    starts = sorted(str(j["started_at"]) for j in journals if j.get("started_at"))
+    ends = sorted(str(j["ended_at"]) for j in journals if j.get("ended_at"))
+    total = sum(float(j.get("duration_s") or 0) for j in journals)
+    hosts = sorted({f"{env.get('host') or '?'}" + (f", {env['cpus']} CPUs" if env.get("cpus") else "")
+                    for j in journals if (env := j.get("environment") or {})})
+    versions = sorted({str((j.get("environment") or {}).get("chaosdrill")) for j in journals
+                       if (j.get("environment") or {}).get("chaosdrill")})
+    return {"when": fmt.when(starts[0], ends[-1] if ends else None) if starts else "",
+            "drill_time": fmt.duration(total) if journals else "",
+            "hosts": "; ".join(hosts), "versions": ", ".join(versions)}
 
 
 def read_counts(journal: dict[str, Any]) -> dict[str, int]:

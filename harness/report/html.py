@@ -73,5 +73,6 @@ def render_report(run: Run) -> str:
     )
 
 
-def render_index(rows: list[dict[str, Any]]) -> str:
-    return _env().get_template("index.html.j2").render(rows=rows, css=_css(), status_word=fmt.STATUS_WORD)
+def render_index(rows: list[dict[str, Any]], context: dict[str, str] | None = None) -> str:
+    return _env().get_template("index.html.j2").render(rows=rows, css=_css(), status_word=fmt.STATUS_WORD,
+                                                       context=context or {})
