@@ -62,6 +62,7 @@ def check_scenario(data: dict[str, Any], report: Report, stack: Any = None) -> N
     if stack is None:
         return
     links, services = stack.fault_links(), list(stack.services)
+    entry_instances = [link.split("->", 1)[1] for link in stack.edge_links()]  # lending, lending#1, ...
     codes = stack.classification.all_codes()
     for i, phase in phases:
         for j, fault in _items(phase.get("faults")):
@@ -78,7 +79,14 @@ def check_scenario(data: dict[str, Any], report: Report, stack: Any = None) -> N
         targets = [(("phases", i, "expect"), expect)] + [
             (("phases", i, "expect", "endpoints", ep), _mapping(body))
             for ep, body in _mapping(expect.get("endpoints")).items()
+        ] + [
+            (("phases", i, "expect", "instances", name), _mapping(body))
+            for name, body in _mapping(expect.get("instances")).items()
         ]
+        for name in _mapping(expect.get("instances")):
+            if name not in entry_instances:
+                report(("phases", i, "expect", "instances", name),
+                       unknown_name("instance", name, entry_instances, f"the entry service {stack.entry}"))
         for loc, body in targets:
             if body.get("retry_after") == "required" and not stack.classification.retry_after_required:
                 report(loc + ("retry_after",), f"stack {stack.name} names no codes that must carry Retry-After "
