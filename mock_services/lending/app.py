@@ -310,23 +310,25 @@ class Lending:
         return self._loan_answer(loan, replayed=True)
 
     def _disbursement(self, loan: Loan, deadline: Deadline, resume: bool, force: bool = False):
-        """Pay the loan out exactly once (see payments.Payments.move); new keys are recorded before they are sent."""
-        async def record(labels: list[str]) -> None:
-            self.store.update_loan(loan, keys=sorted(set(loan.keys) | set(labels)))
+        """Pay the loan out exactly once (see payments.Payments.move); a new key generation is claimed before it is sent."""
+        async def claim(labels: list[str]) -> tuple[bool, list[str]]:
+            won, keys = self.store.claim_loan_keys(loan, labels)
             await self.store.durable()
+            return won, keys
 
         return self.payments.move("disbursements", f"disb-{loan.id}", loan.amount, loan.id, deadline, resume,
-                                  force=force, used=loan.keys, record=record)
+                                  force=force, used=loan.keys, claim=claim)
 
     def _collection(self, loan: Loan, request_id: str, amount: int, deadline: Deadline, resume: bool,
                     used: list[str], force: bool = False):
-        """Collect one repayment exactly once; new keys are recorded before they are sent."""
-        async def record(labels: list[str]) -> None:
-            self.store.add_repayment_keys(loan.id, request_id, labels)
+        """Collect one repayment exactly once; a new key generation is claimed before it is sent."""
+        async def claim(labels: list[str]) -> tuple[bool, list[str]]:
+            won, keys = self.store.claim_repayment_keys(loan.id, request_id, labels)
             await self.store.durable()
+            return won, keys
 
         return self.payments.move("collections", f"coll-{loan.id}-{request_id}", amount, loan.id, deadline, resume,
-                                  force=force, used=used, record=record)
+                                  force=force, used=used, claim=claim)
 
     async def _disburse(self, loan: Loan, deadline: Deadline, resume: bool) -> Response:
         outcome = await self._disbursement(loan, deadline, resume)

@@ -16,7 +16,8 @@ A retried payment (a repeated request, reconciliation) may have earlier
 copies on their way anywhere, so it voids the key at every gateway but the
 first before paying through the first. A key voided everywhere can never
 pay; the payment then moves on to the key's next generation (`<key>.g2`),
-recorded before it is sent.
+claimed in the shared store before it is sent, so that of two lending
+instances reaching it together only one treats it as never sent.
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ class Payments:
 
     async def move(self, kind: str, key: str, amount: int, reference: str, deadline: Deadline,
                    resume: bool = False, force: bool = False, used: list[str] | None = None,
-                   record: Callable[[list[str]], Awaitable[None]] | None = None) -> PaymentOutcome:
+                   claim: Callable[[list[str]], Awaitable[tuple[bool, list[str]]]] | None = None) -> PaymentOutcome:
         """Disburse or collect (`kind`: disbursements / collections) exactly once.
 
         `resume`: an earlier attempt with this key may have happened (a retried
@@ -148,8 +149,10 @@ class Payments:
         `force`: call gateways even when their breaker is open (an operator's
         explicit reconciliation must not wait for the breaker to half-open).
         `used`: the keys recorded for this payment so far ("role:key"), which
-        tell the key's current generation; `record` durably adds keys to them
-        (without it a key fenced everywhere is not renewed: the payment fails)."""
+        tell the key's current generation; `claim` durably adds the next
+        generation's keys unless someone else did first, and answers (won,
+        keys now). Without it a key fenced everywhere is not renewed and the
+        payment fails."""
         if not self.settings.on("idempotency-check"):
             return await self._move_unchecked(kind, key, amount, reference, deadline)
         gateways = self.gateways if self.settings.on("failover") else self.gateways[:1]
@@ -176,16 +179,17 @@ class Payments:
                           **{"from": gateway.role, "to": gateways[index + 1].role, "error": attempt.last_error})
             if len(attempt.voided) < len(gateways) or deadline.exhausted():
                 break
-            if record is None:
+            if claim is None:
                 break
             # Every gateway fenced this key and none moved money with it: it can never pay.
-            # The next generation is recorded before it is sent, so it is known never
-            # to have been sent before: it needs no fencing until it fails somewhere.
-            generation += 1
+            # Its next generation is claimed in the store before it is sent: the one
+            # claimant knows it was never sent and needs no fencing until it fails
+            # somewhere; anyone else takes the newest generation as possibly sent.
+            won, now_used = await claim([f"{g.role}:{generation_key(key, generation + 1)}" for g in gateways])
+            generation = generation + 1 if won else current_generation(key, now_used)
             attempt.renew(generation_key(key, generation))
-            await record([f"{g.role}:{attempt.key}" for g in gateways])
-            resume = False
-            event(log, "payment key renewed", kind=kind, key=attempt.key)
+            resume = not won
+            event(log, "payment key renewed", kind=kind, key=attempt.key, claimed=won)
         return PaymentOutcome(FAILED, None, attempt.labels, attempt.last_error or "no gateway accepted the payment")
 
     async def _pay_through(self, gateway: Gateway, attempt: "Attempt", resume: bool) -> PaymentOutcome | None:

@@ -164,6 +164,11 @@ class Store:
         assignments = ", ".join(f"{name}=?" for name in encoded)
         self._write(f"UPDATE loans SET {assignments} WHERE id=?", (*encoded.values(), loan.id))
 
+    def claim_loan_keys(self, loan: Loan, labels: list[str]) -> tuple[bool, list[str]]:
+        won, keys = self._claim_keys("loans", "id=?", (loan.id,), labels)
+        loan.keys = keys
+        return won, keys
+
     def unresolved_loans(self, stale_before: float) -> list[Loan]:
         """Loans whose payment outcome must be found: pending reconciliation, or
         a PENDING_PAYMENT row left by a request that died (crash, deadline)."""
@@ -193,11 +198,29 @@ class Store:
             return False
         return True
 
-    def add_repayment_keys(self, loan_id: str, request_id: str, keys: list[str]) -> None:
-        existing = self.repayment(loan_id, request_id)
-        known = existing["idempotency_keys"] if existing else []
-        self._write("UPDATE repayments SET keys=? WHERE loan_id=? AND request_id=?",
-                    (json.dumps(sorted(set(known) | set(keys))), loan_id, request_id))
+    def claim_repayment_keys(self, loan_id: str, request_id: str, labels: list[str]) -> tuple[bool, list[str]]:
+        return self._claim_keys("repayments", "loan_id=? AND request_id=?", (loan_id, request_id), labels)
+
+    def _claim_keys(self, table: str, where: str, args: tuple, labels: list[str]) -> tuple[bool, list[str]]:
+        """Add payment keys to a row only if nobody has changed its keys since they were read: (won, keys now).
+
+        Lending instances share this database: two of them may finish with the
+        same key at the same moment (a retried request and reconciliation) and
+        both want its next generation. The UPDATE compares under SQLite's write
+        lock, so exactly one of them starts the generation as never sent.
+        """
+        row = self.db.execute(f"SELECT keys FROM {table} WHERE {where}", args).fetchone()
+        if row is None:
+            return False, []
+        current = json.loads(row[0])
+        if set(labels) <= set(current):
+            return False, current  # claimed already
+        wanted = json.dumps(sorted(set(current) | set(labels)))
+        won = self._write(f"UPDATE {table} SET keys=? WHERE {where} AND keys=?", (wanted, *args, row[0])).rowcount == 1
+        if won:
+            return True, json.loads(wanted)
+        again = self.db.execute(f"SELECT keys FROM {table} WHERE {where}", args).fetchone()
+        return False, json.loads(again[0]) if again else current
 
     def finish_repayment(self, loan: Loan, request_id: str, amount: int, state: str, code: str,
                          gateway: str | None, keys: list[str]) -> None:
