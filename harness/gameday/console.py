@@ -8,6 +8,7 @@ keystrokes echo at once even while the load saturates the machine.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -92,9 +93,10 @@ class CommandInput(Input):
         """A pasted runbook runs line by line; an unfinished last line stays in the box."""
         event.stop()
         event.prevent_default()  # Input's own handler would paste the first line again
-        *whole, rest = (self.value[:self.cursor_position] + event.text + self.value[self.cursor_position:]).split("\n")
+        text = self.value[:self.cursor_position] + event.text + self.value[self.cursor_position:]
+        *whole, rest = re.split(r"\r\n|\r|\n", text)  # terminals paste line ends as CR, LF or both
         for line in whole:
-            self.submit_line(line.rstrip("\r"))
+            self.submit_line(line)
         self.value = rest
         self.cursor_position = len(rest)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from textual import events
 
 from harness.gameday.console import CommandInput, GamedayApp
@@ -61,13 +62,14 @@ def test_lines_typed_in_one_burst_are_submitted_one_by_one_in_order():
     assert left == "no"  # the unfinished line waits in the box
 
 
-def test_a_pasted_runbook_runs_line_by_line():
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_a_pasted_runbook_runs_line_by_line(end):
     async def scenario() -> tuple[list[str], str, list[str]]:
         session = RecordingSession()
         app = GamedayApp(session)  # type: ignore[arg-type]
         async with app.run_test() as pilot:
             box = app.query_one("#cmd", CommandInput)
-            app.post_message(events.Paste("down lending->credit-bureau-a\r\nnote bureau down\nclear"))
+            app.post_message(events.Paste(f"down lending->credit-bureau-a{end}note bureau down{end}clear"))
             await _until(lambda: len(session.lines) == 2)
             await pilot.pause()
             return session.lines, box.value, box.history
