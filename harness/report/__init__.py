@@ -78,10 +78,9 @@ def suite_context(journals: list[dict[str, Any]]) -> dict[str, str]:
     starts = sorted(str(j["started_at"]) for j in journals if j.get("started_at"))
     ends = sorted(str(j["ended_at"]) for j in journals if j.get("ended_at"))
     total = sum(float(j.get("duration_s") or 0) for j in journals)
-    hosts = sorted({f"{env.get('host') or '?'}" + (f", {env['cpus']} CPUs" if env.get("cpus") else "")
-                    for j in journals if (env := j.get("environment") or {})})
-    versions = sorted({str((j.get("environment") or {}).get("chaosdrill")) for j in journals
-                       if (j.get("environment") or {}).get("chaosdrill")})
+    envs = [env for j in journals if (env := j.get("environment") or {})]
+    hosts = sorted({f"{env.get('host') or '?'}" + (f", {env['cpus']} CPUs" if env.get("cpus") else "") for env in envs})
+    versions = sorted({str(env["chaosdrill"]) for env in envs if env.get("chaosdrill")})
     return {"when": fmt.when(starts[0], ends[-1] if ends else None) if starts else "",
             "drill_time": fmt.duration(total) if journals else "",
             "hosts": "; ".join(hosts), "versions": ", ".join(versions)}

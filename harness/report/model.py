@@ -229,11 +229,10 @@ def service_state_rows(samples: list[dict[str, Any]]) -> list[StateRow]:
     A gap of more than two seconds between samples (the service was paused or
     dead) stays blank rather than stretching the last known state over it.
     """
-    tracks: dict[str, list[tuple[float, str]]] = {}
-    order: dict[str, tuple[int, str, str, int]] = {}
+    # (0 breaker / 1 gateway, dependency, service, instance) -> points: sorted, breakers by dependency, instance 0 first
+    tracks: dict[tuple[int, str, str, int], list[tuple[float, str]]] = {}
     for sample in sorted(samples, key=lambda s: s.get("t", 0)):
         service, index = str(sample.get("service", "?")), int(sample.get("instance") or 0)
-        who = instance_name(service, index)
         gateways = []
         seen_gateway = False
         for key, value in (sample.get("values") or {}).items():
@@ -241,21 +240,19 @@ def service_state_rows(samples: list[dict[str, Any]]) -> list[StateRow]:
             if "breaker" in name:
                 dep = labels.get("dependency") or next(iter(labels.values()), "?")
                 state = BREAKER_STATES.get(int(value), str(value))
-                label = f"breaker {dep} ({who})"
-                order.setdefault(label, (0, dep, service, index))
-                tracks.setdefault(label, []).append((float(sample["t"]), state))
+                tracks.setdefault((0, dep, service, index), []).append((float(sample["t"]), state))
             elif "gateway_in_use" in name:
                 seen_gateway = True
                 if value >= 1:
                     gateways.append(labels.get("gateway") or next(iter(labels.values()), "?"))
         if seen_gateway:
             state = "+".join(sorted(gateways)) or "none"
-            label = f"gateway in use ({who})"
-            order.setdefault(label, (1, "", service, index))
-            tracks.setdefault(label, []).append((float(sample["t"]), state))
+            tracks.setdefault((1, "", service, index), []).append((float(sample["t"]), state))
     rows = []
-    for label in sorted(tracks, key=order.__getitem__):  # breakers by dependency, instance 0 first
-        rows.append(StateRow(label, _spans(tracks[label])))
+    for key in sorted(tracks):
+        kind, dep, service, index = key
+        who = instance_name(service, index)
+        rows.append(StateRow(f"breaker {dep} ({who})" if kind == 0 else f"gateway in use ({who})", _spans(tracks[key])))
     return rows
 
 

@@ -62,7 +62,7 @@ def check_scenario(data: dict[str, Any], report: Report, stack: Any = None) -> N
     if stack is None:
         return
     links, services = stack.fault_links(), list(stack.services)
-    entry_instances = [link.split("->", 1)[1] for link in stack.edge_links()]  # lending, lending#1, ...
+    entry_instances = stack.entry_instances()
     codes = stack.classification.all_codes()
     for i, phase in phases:
         for j, fault in _items(phase.get("faults")):

@@ -146,10 +146,30 @@ def distribution_closure(requirements: Iterable[str], skip: frozenset[str] = fro
     return list(seen.values())
 
 
+def project_requirements(root: Path | None = None) -> list[str]:
+    """The project's own dependencies, as pyproject.toml states them."""
+    meta = tomllib.loads(((root or project_root()) / "pyproject.toml").read_text())
+    return list(meta["project"]["dependencies"])
+
+
+def installed_files(dist: md.Distribution) -> tuple[Path, list[Path]]:
+    """Where `dist` is installed (the folder holding its .dist-info) and its files there.
+
+    Files outside that folder (scripts in bin/, editable finders) are left out:
+    a container needs none of them.
+    """
+    home = Path(str(dist.locate_file(""))).resolve()
+    files = []
+    for rel in dist.files or []:
+        path = Path(dist.locate_file(rel)).resolve()
+        if home in path.parents and path.is_file():
+            files.append(path)
+    return home, files
+
+
 def _service_distributions(root: Path) -> list[md.Distribution]:
     """The installed distributions the project's services import: its dependencies' closure, minus host-only ones."""
-    meta = tomllib.loads((root / "pyproject.toml").read_text())
-    return distribution_closure(meta["project"]["dependencies"], skip=HOST_ONLY_DISTS)
+    return distribution_closure(project_requirements(root), skip=HOST_ONLY_DISTS)
 
 
 def import_order(dirs: Iterable[Path]) -> list[Path]:
@@ -175,21 +195,19 @@ def collect_rootfs(root: Path | None = None) -> RootFs:
     if sys.prefix != sys.base_prefix and (Path(sys.prefix) / "pyvenv.cfg").is_file():
         fs.add_host_path(Path(sys.prefix) / "pyvenv.cfg")  # so sys.prefix in the container is the venv's
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    homes: set[Path] = set()
     for dirpath, dirnames, filenames in os.walk(stdlib):
         if Path(dirpath) == stdlib:
             dirnames[:] = [d for d in dirnames if d not in STDLIB_SKIP and not SKIP_NAMES.search(d)]
         for name in filenames:
             if not SKIP_NAMES.search(name):
                 fs.add_host_path(Path(dirpath) / name)
+    homes: set[Path] = set()
     for dist in _service_distributions(root):
-        home = Path(str(dist.locate_file(""))).resolve()  # the folder holding its .dist-info
-        for rel in dist.files or []:
-            path = Path(dist.locate_file(rel)).resolve()
-            if home not in path.parents or not path.is_file():
-                continue  # scripts in bin/, editable finders: not needed in a container
-            fs.add_host_path(path)
+        home, files = installed_files(dist)
+        if files:
             homes.add(home)
+        for path in files:
+            fs.add_host_path(path)
             if path.suffix == ".py":
                 cached = path.parent / "__pycache__" / f"{path.stem}.{sys.implementation.cache_tag}.pyc"
                 if cached.is_file():
@@ -239,7 +257,8 @@ def _dirs_for(paths: Iterable[str]) -> set[str]:
 def write_context(fs: RootFs, digest: str, out: Any) -> None:
     """A build context (Dockerfile + rootfs/) as one tar stream, written once."""
     with tarfile.open(fileobj=out, mode="w") as tar:
-        dockerfile = DOCKERFILE.format(app=APP_DIR, python_path=":".join(fs.python_path or [APP_DIR]), bindir=Path(sys.executable).parent, digest=digest).encode()
+        dockerfile = DOCKERFILE.format(app=APP_DIR, python_path=":".join(fs.python_path or [APP_DIR]),
+                                       bindir=Path(sys.executable).parent, digest=digest).encode()
         info = tarfile.TarInfo("Dockerfile")
         info.size = len(dockerfile)
         tar.addfile(info, io.BytesIO(dockerfile))

@@ -175,10 +175,14 @@ class Stack(StrictModel):
     def link_names(self) -> list[str]:
         return list(self.links)
 
+    def entry_instances(self) -> list[str]:
+        """The entry service's instances, by name: lending, lending#1, ..."""
+        replicas = self.services[self.entry].replicas if self.entry in self.services else 1
+        return [instance_name(self.entry, i) for i in range(replicas)]
+
     def edge_links(self) -> list[str]:
         """The links the runner adds: the load's way in, one per entry instance."""
-        replicas = self.services[self.entry].replicas if self.entry in self.services else 1
-        return [f"{EDGE_FROM}->{instance_name(self.entry, i)}" for i in range(replicas)]
+        return [f"{EDGE_FROM}->{name}" for name in self.entry_instances()]
 
     def fault_links(self) -> list[str]:
         """Every link a fault may name: the stack's links and the edge links."""

@@ -309,24 +309,25 @@ class Lending:
                 self.busy_loans.discard(loan.id)
         return self._loan_answer(loan, replayed=True)
 
-    def _disbursement(self, loan: Loan, deadline: Deadline, resume: bool, force: bool = False):
-        """Pay the loan out exactly once (see payments.Payments.move); a new key generation is claimed before it is sent."""
+    def _durable_claim(self, claim_keys: Callable[[list[str]], tuple[bool, list[str]]]):
+        """A key generation's claim, committed before anyone may send the key."""
         async def claim(labels: list[str]) -> tuple[bool, list[str]]:
-            won, keys = self.store.claim_loan_keys(loan, labels)
+            outcome = claim_keys(labels)
             await self.store.durable()
-            return won, keys
+            return outcome
 
+        return claim
+
+    def _disbursement(self, loan: Loan, deadline: Deadline, resume: bool, force: bool = False):
+        """Pay the loan out exactly once (see payments.Payments.move)."""
+        claim = self._durable_claim(lambda labels: self.store.claim_loan_keys(loan, labels))
         return self.payments.move("disbursements", f"disb-{loan.id}", loan.amount, loan.id, deadline, resume,
                                   force=force, used=loan.keys, claim=claim)
 
     def _collection(self, loan: Loan, request_id: str, amount: int, deadline: Deadline, resume: bool,
                     used: list[str], force: bool = False):
-        """Collect one repayment exactly once; a new key generation is claimed before it is sent."""
-        async def claim(labels: list[str]) -> tuple[bool, list[str]]:
-            won, keys = self.store.claim_repayment_keys(loan.id, request_id, labels)
-            await self.store.durable()
-            return won, keys
-
+        """Collect one repayment exactly once (see payments.Payments.move)."""
+        claim = self._durable_claim(lambda labels: self.store.claim_repayment_keys(loan.id, request_id, labels))
         return self.payments.move("collections", f"coll-{loan.id}-{request_id}", amount, loan.id, deadline, resume,
                                   force=force, used=used, claim=claim)
 

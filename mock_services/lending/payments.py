@@ -177,9 +177,7 @@ class Payments:
                 if index + 1 < len(gateways):
                     event(log, "gateway failover", level=logging.WARNING, kind=kind, key=attempt.key,
                           **{"from": gateway.role, "to": gateways[index + 1].role, "error": attempt.last_error})
-            if len(attempt.voided) < len(gateways) or deadline.exhausted():
-                break
-            if claim is None:
+            if claim is None or len(attempt.voided) < len(gateways) or deadline.exhausted():
                 break
             # Every gateway fenced this key and none moved money with it: it can never pay.
             # Its next generation is claimed in the store before it is sent: the one
@@ -193,7 +191,8 @@ class Payments:
         return PaymentOutcome(FAILED, None, attempt.labels, attempt.last_error or "no gateway accepted the payment")
 
     async def _pay_through(self, gateway: Gateway, attempt: "Attempt", resume: bool) -> PaymentOutcome | None:
-        """Pay through one gateway: an outcome, or None to go on to the next (it fenced the key or was never reached)."""
+        """Pay through one gateway: an outcome, or None to go on to the next one
+        (this one fenced the key, or was never reached)."""
         maybe_sent = False
 
         async def post(number: int) -> HttpResponse:

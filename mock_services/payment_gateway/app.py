@@ -136,8 +136,8 @@ class Gateway:
             if row is not None:  # too late: it moved (durable before anyone hears of it)
                 await self.group.durable()
                 return json_response(200, self._movement(row))
-            if not self._is_void(key):
-                self.group.write("INSERT INTO voided (key, kind, voided_at) VALUES (?, ?, ?)", (key, kind, time.time()))
+            self.group.write("INSERT OR IGNORE INTO voided (key, kind, voided_at) VALUES (?, ?, ?)",
+                             (key, kind, time.time()))  # voiding again keeps the first time
             await self.group.durable()  # the fence holds across kill -9 once acknowledged
             return json_response(200, {"key": key, "kind": kind, "status": "voided", "provider": self.name})
 

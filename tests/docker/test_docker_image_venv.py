@@ -17,7 +17,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from harness.stack.docker_image import distribution_closure, project_root
+from harness.stack.docker_image import distribution_closure, installed_files, project_requirements, project_root
 
 # What the builder itself imports on the host, beside what the services need.
 BUILDER_NEEDS = ("docker", "packaging")
@@ -27,17 +27,12 @@ def make_venv(where: Path) -> Path:
     """A venv that holds the project's dependencies itself, as `pip install` into it would leave them."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
     site = where / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
-    import tomllib
-
-    deps = tomllib.loads((project_root() / "pyproject.toml").read_text())["project"]["dependencies"]
-    for dist in distribution_closure([*deps, *BUILDER_NEEDS]):
-        home = Path(str(dist.locate_file(""))).resolve()
-        for rel in dist.files or []:
-            src = Path(dist.locate_file(rel)).resolve()
-            if home in src.parents and src.is_file():
-                dest = site / src.relative_to(home)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, dest)
+    for dist in distribution_closure([*project_requirements(), *BUILDER_NEEDS]):
+        home, files = installed_files(dist)
+        for src in files:
+            dest = site / src.relative_to(home)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest)
     return where / "bin" / "python"
 
 
