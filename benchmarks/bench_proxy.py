@@ -1,6 +1,6 @@
 """Fault proxy throughput and added latency: direct vs proxied, side by side, one run.
 
-    python benchmarks/bench_proxy.py [--duration 5] [--rounds 3] [--connections 10 100]
+    python benchmarks/bench_proxy.py [--duration 5] [--rounds 3] [--connections 10 100] [--toxiproxy PATH]
 
 Starts a tiny keep-alive HTTP upstream (uvloop, its own process), the fault
 proxy server (its own process, no toxic on the proxy), and drives both with
@@ -10,6 +10,11 @@ adds at p50 and p99 (medians over the rounds), and the CPU time the proxy
 server (or, direct, the upstream) spends per request, a number that machine
 load disturbs much less than the ratio. `--toxic-path` also measures
 the toxic pipeline path (a 0 ms latency toxic on each stream).
+
+`--toxiproxy PATH` also runs a real Toxiproxy server binary (its releases,
+or built from its source; chaosdrill ships none) as one more path in the same
+alternation, so the two proxies are compared in one run on the same machine
+rather than against figures measured elsewhere.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -89,8 +95,8 @@ def run_wrk(port: int, connections: int, duration: float, threads: int) -> WrkRe
         check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
-    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1))
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1))
     return WrkResult(rps, p50, p99)
 
 
@@ -99,10 +105,46 @@ def _start(cmd: list[str]) -> tuple[subprocess.Popen, str]:
     return process, process.stdout.readline().strip()
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start_toxiproxy(binary: Path) -> tuple[subprocess.Popen, str]:
+    """A Toxiproxy server on a free loopback port; its debug log goes nowhere (it logs every request)."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(binary), "-host", "127.0.0.1", "-port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    api = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{api}/version", timeout=1):
+                return process, api
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit(f"bench_proxy: {binary} did not answer on {api}/version within 10 s")
+
+
 def _post(url: str, body: object) -> dict:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
+
+
+def _versus_toxiproxy(connections: int, by_path: dict[str, list[WrkResult]]) -> dict:
+    """This proxy against Toxiproxy run for run: the two measured in the same round sit seconds apart."""
+    pairs = list(zip(by_path["proxied"], by_path["toxiproxy"]))
+    return {
+        "connections": connections,
+        "rps_ratio": round(statistics.median(ours.rps / theirs.rps for ours, theirs in pairs), 3),
+        "cpu_ratio": round(
+            statistics.median(ours.cpu_us_per_request / theirs.cpu_us_per_request for ours, theirs in pairs), 3
+        ),
+    }
 
 
 def main() -> int:
@@ -113,6 +155,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, nargs="+", default=[10, 100])
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--toxic-path", action="store_true", help="also measure the toxic pipeline path")
+    parser.add_argument("--toxiproxy", type=Path, metavar="PATH", help="also measure this Toxiproxy server binary")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if args.serve_upstream:
@@ -120,6 +163,9 @@ def main() -> int:
         return 0
     if shutil.which("wrk") is None:
         print("bench_proxy: wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+    if args.toxiproxy is not None and not os.access(args.toxiproxy, os.X_OK):
+        print(f"bench_proxy: --toxiproxy {args.toxiproxy}: not an executable file", file=sys.stderr)
         return 2
 
     processes: list[subprocess.Popen] = []
@@ -134,11 +180,24 @@ def main() -> int:
         proxy = _post(f"{api}/proxies", {"name": "bench", "upstream": f"127.0.0.1:{upstream_port}", "listen": "127.0.0.1:0"})
         proxy_port = int(proxy["listen"].rsplit(":", 1)[1])
         targets = {"direct": upstream_port, "proxied": proxy_port}
+        pids = {"direct": upstream.pid, "proxied": proxy_server.pid}
         if args.toxic_path:
             toxic = _post(f"{api}/proxies", {"name": "toxic", "upstream": f"127.0.0.1:{upstream_port}", "listen": "127.0.0.1:0"})
             for stream in ("upstream", "downstream"):
                 _post(f"{api}/proxies/toxic/toxics", {"type": "latency", "stream": stream, "attributes": {"latency": 0}})
             targets["toxic path"] = int(toxic["listen"].rsplit(":", 1)[1])
+            pids["toxic path"] = proxy_server.pid
+        if args.toxiproxy is not None:
+            toxiproxy, toxiproxy_api = _start_toxiproxy(args.toxiproxy)
+            processes.append(toxiproxy)
+            with urllib.request.urlopen(f"{toxiproxy_api}/version", timeout=5) as answer:
+                version = answer.read().decode().strip()
+            if version.startswith("{"):  # {"version": ...} since 2.6, plain text before
+                version = json.loads(version).get("version", version)
+            theirs = _post(f"{toxiproxy_api}/proxies", {"name": "bench", "upstream": f"127.0.0.1:{upstream_port}", "listen": "127.0.0.1:0"})
+            targets["toxiproxy"] = int(theirs["listen"].rsplit(":", 1)[1])
+            pids["toxiproxy"] = toxiproxy.pid
+            print(f"Toxiproxy {version} from {args.toxiproxy}", flush=True)
         for port in targets.values():  # warm up every path once
             run_wrk(port, 10, 1, args.threads)
 
@@ -148,7 +207,7 @@ def main() -> int:
             results[connections] = {name: [] for name in targets}
             for _ in range(args.rounds):
                 for name, port in targets.items():
-                    pid = upstream.pid if name == "direct" else proxy_server.pid
+                    pid = pids[name]
                     before = cpu_seconds(pid)
                     result = run_wrk(port, connections, args.duration, args.threads)
                     after = cpu_seconds(pid)
@@ -167,7 +226,10 @@ def main() -> int:
                 process.kill()
 
     report = []
-    print(f"wrk -t{args.threads}, {args.duration:g} s per run, median of {args.rounds} alternating rounds")
+    print(
+        f"wrk -t{args.threads}, {args.duration:g} s per run, median of {args.rounds} alternating rounds "
+        "(ratio: median of each round's path vs that round's direct run)"
+    )
     print(f"load average before: {load_before}, after: {os.getloadavg()[0]:.2f}")
     print(
         f"{'conns':>5} {'path':>11} {'req/s':>10} {'ratio':>7} {'p50 ms':>8} {'p99 ms':>8} {'+p50 ms':>8} "
@@ -175,7 +237,6 @@ def main() -> int:
     )
     for connections, by_path in results.items():
         direct = by_path["direct"]
-        d_rps = statistics.median(r.rps for r in direct)
         d_p50 = statistics.median(r.p50_ms for r in direct)
         d_p99 = statistics.median(r.p99_ms for r in direct)
         for name, runs in by_path.items():
@@ -183,11 +244,14 @@ def main() -> int:
             p50 = statistics.median(r.p50_ms for r in runs)
             p99 = statistics.median(r.p99_ms for r in runs)
             cpu = statistics.median(r.cpu_us_per_request for r in runs)
+            # each round's run against the direct run next to it, so that drift in
+            # the machine's speed between rounds cancels out
+            ratio = statistics.median(r.rps / d.rps for r, d in zip(runs, direct))
             row = {
                 "connections": connections,
                 "path": name,
                 "rps": round(rps),
-                "ratio": round(rps / d_rps, 3),
+                "ratio": round(ratio, 3),
                 "p50_ms": round(p50, 3),
                 "p99_ms": round(p99, 3),
                 "added_p50_ms": round(p50 - d_p50, 3),
@@ -197,13 +261,19 @@ def main() -> int:
             }
             report.append(row)
             print(
-                f"{connections:>5} {name:>11} {rps:>10.0f} {rps / d_rps:>6.1%} {p50:>8.3f} {p99:>8.3f} "
+                f"{connections:>5} {name:>11} {rps:>10.0f} {ratio:>6.1%} {p50:>8.3f} {p99:>8.3f} "
                 f"{p50 - d_p50:>+8.3f} {p99 - d_p99:>+8.3f} {cpu:>10.1f}"
             )
     shares = ", ".join(f"{name} {statistics.median(v):.0%}" for name, v in kernel_share.items() if v)
-    print(f"cpu us/req: CPU time of the upstream (direct) or of the proxy server per request; in the kernel: {shares}")
+    print(f"cpu us/req: CPU time of the upstream (direct) or of that path's proxy server per request; in the kernel: {shares}")
+    comparisons = [_versus_toxiproxy(connections, by_path) for connections, by_path in results.items() if "toxiproxy" in by_path]
+    for row in comparisons:
+        print(
+            f"{row['connections']:>5} connections: this proxy serves {row['rps_ratio']:.2f}x Toxiproxy's requests/s "
+            f"with {row['cpu_ratio']:.2f}x its CPU per request (median of each round's pair)"
+        )
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
+        args.json.write_text(json.dumps({"paths": report, "versus_toxiproxy": comparisons}, indent=2))
     return 0
 
 
