@@ -16,8 +16,8 @@ from aiohttp import web
 from harness import __version__
 from harness.proxy import errors
 from harness.proxy.collection import ProxyCollection
+from harness.proxy.go_json import decode_json, json_field, json_object
 from harness.proxy.leases import LeaseKeeper, lease_update, parse_lease
-from harness.proxy.toxic_chain import decode_json, json_field, json_object
 
 # Build metadata keeps it semver-equal to the Toxiproxy release whose API it speaks.
 VERSION = f"2.12.0+chaosdrill.{__version__}"
@@ -93,10 +93,15 @@ class ToxiproxyApi:
         return _json(proxy.to_json(), 201)
 
     async def populate(self, request: web.Request) -> web.Response:
-        data = decode_json(await request.read())
-        async with self.lock:
-            proxies, failure = await self.collection.populate(data)
-        listed = [p.to_json() for p in proxies]
+        """Every answer, errors included, lists the proxies made so far; none is `null`, as Go marshals it."""
+        proxies: list = []
+        try:
+            data = decode_json(await request.read())
+            async with self.lock:
+                proxies, failure = await self.collection.populate(data)
+        except errors.ApiError as exc:
+            failure = exc
+        listed = [p.to_json() for p in proxies] or None
         if failure is not None:
             return _error(failure, {"proxies": listed})
         return _json({"proxies": listed}, 201)

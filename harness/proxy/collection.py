@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from harness.proxy import errors
+from harness.proxy.go_json import json_field, json_object
 from harness.proxy.proxy import Proxy
-from harness.proxy.toxic_chain import json_field, json_object
 
 
 class ProxyCollection:
@@ -44,6 +44,8 @@ class ProxyCollection:
 
     async def populate(self, data: Any) -> tuple[list[Proxy], errors.ApiError | None]:
         """POST /populate: create or replace many; keeps identical proxies (and their toxics)."""
+        if data is None:
+            data = []  # Go decodes null into the empty list
         if not isinstance(data, list):
             raise errors.bad_body("populate expects a JSON array of proxies")
         entries = []

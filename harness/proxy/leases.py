@@ -19,9 +19,10 @@ from aiohttp import web
 
 from harness.proxy import errors
 from harness.proxy.collection import ProxyCollection
+from harness.proxy.go_json import decode_json, json_object
 from harness.proxy.lease import Lease
 from harness.proxy.proxy import Proxy
-from harness.proxy.toxic_chain import ToxicSpec, decode_json, json_object
+from harness.proxy.toxic_chain import ToxicSpec
 
 MAX_TTL = 24 * 3600.0
 SWEEP_SECONDS = 0.1

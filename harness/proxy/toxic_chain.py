@@ -8,11 +8,11 @@ gets the same error.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from harness.proxy import errors
+from harness.proxy.go_json import json_field, json_get, json_object
 from harness.proxy.lease import Lease
 from harness.proxy.toxics import TOXIC_TYPES, Toxic
 
@@ -45,35 +45,6 @@ class ToxicSpec:
         if self.lease is not None:
             data["lease"] = self.lease.to_json()
         return data
-
-
-def decode_json(body: bytes) -> Any:
-    """Decode a request body the way Go's json.Decoder reports failures."""
-    if not body.strip():
-        raise errors.bad_body("EOF")
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise errors.bad_body(str(exc)) from None
-
-
-def json_field(obj: dict[str, Any], key: str, kind: type, default: Any) -> Any:
-    value = obj.get(key)
-    if value is None:
-        return default
-    if kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise errors.bad_body(f"field {key} must be a number")
-        return float(value)
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise errors.bad_body(f"field {key} must be a {kind.__name__}")
-    return value
-
-
-def json_object(data: Any, what: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise errors.bad_body(f"{what} must be a JSON object")
-    return data
 
 
 class ToxicChain:
@@ -118,7 +89,7 @@ class ToxicChain:
             )
         if self.find(name) is not None:
             raise errors.TOXIC_ALREADY_EXISTS
-        toxic = cls.from_attributes(obj.get("attributes"))
+        toxic = cls.from_attributes(json_get(obj, "attributes"))
         return ToxicSpec(name=name, type=type_name, stream=stream, toxicity=toxicity, toxic=toxic)
 
     def add(self, spec: ToxicSpec) -> None:
@@ -128,7 +99,7 @@ class ToxicChain:
         """PATCH semantics: attributes merged over the current ones, toxicity kept if absent."""
         obj = json_object(data, "toxic")
         toxicity = json_field(obj, "toxicity", float, spec.toxicity)
-        toxic = type(spec.toxic).from_attributes(obj.get("attributes"), base=spec.toxic)
+        toxic = type(spec.toxic).from_attributes(json_get(obj, "attributes"), base=spec.toxic)
         spec.toxic = toxic
         spec.toxicity = toxicity
 

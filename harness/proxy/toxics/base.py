@@ -14,6 +14,7 @@ import typing
 from typing import Any, ClassVar, Protocol
 
 from harness.proxy.errors import bad_body
+from harness.proxy.go_json import INT64, json_get
 
 
 class Chunk:
@@ -104,9 +105,9 @@ class Toxic:
         hints = typing.get_type_hints(cls)
         values: dict[str, Any] = {}
         for field in dataclasses.fields(cls):
-            if field.name not in attributes or attributes[field.name] is None:
-                continue
-            values[field.name] = _coerce(field.name, attributes[field.name], hints[field.name])
+            value = json_get(attributes, field.name)
+            if value is not None:
+                values[field.name] = _coerce(field.name, value, hints[field.name])
         toxic = dataclasses.replace(base, **values) if base is not None else cls(**values)
         toxic.validate()
         return toxic
@@ -142,17 +143,16 @@ def _json_type(value: Any) -> str:
 
 def _coerce(name: str, value: Any, kind: Any) -> Any:
     def wrong() -> Exception:
-        expected = {int: "an integer", float: "a number", str: "a string", bool: "a boolean"}.get(
+        expected = {int: "an integer (no fraction or exponent, within int64)", float: "a number", str: "a string", bool: "a boolean"}.get(
             kind, "an object of strings"
         )
         return bad_body(f"attribute {name} must be {expected}, got {_json_type(value)} {value!r}")
 
     if kind is int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        # Toxiproxy's attributes are Go int64s: 100.0 and 1e3 are refused there, so here too
+        if isinstance(value, bool) or not isinstance(value, int) or not INT64[0] <= value <= INT64[1]:
             raise wrong()
-        if isinstance(value, float) and not value.is_integer():
-            raise wrong()
-        return int(value)
+        return value
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise wrong()
