@@ -18,6 +18,7 @@ from harness.proxy import errors
 
 _DECODER = json.JSONDecoder()
 INT64 = (-(2**63), 2**63 - 1)
+_JSON_KIND = {str: "string", bool: "boolean"}
 
 
 def decode_json(body: bytes) -> Any:
@@ -60,7 +61,7 @@ def json_field(obj: dict[str, Any], key: str, kind: type, default: Any) -> Any:
             raise errors.bad_body(f"field {key} must be a number")
         return float(value)
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise errors.bad_body(f"field {key} must be a {kind.__name__}")
+        raise errors.bad_body(f"field {key} must be a {_JSON_KIND.get(kind, kind.__name__)}")
     return value
 
 
