@@ -89,6 +89,23 @@ def test_timeout_drops_data_then_closes(api, echo_upstream):
     assert data == b"" and 0.28 <= took <= 0.6, took
 
 
+def test_timeout_restarts_with_each_chunk_as_toxiproxys_does(api, echo_upstream):
+    _, port = make_proxy(api, "idle", echo_upstream)
+    add_toxic(api, "idle", type="timeout", stream="upstream", attributes={"timeout": 300})
+    sock = connect(port, timeout=0.15)
+    start = time.perf_counter()
+    for _ in range(6):  # a chunk every ~150 ms: never 300 ms without data
+        sock.sendall(b"x")
+        last = time.perf_counter()
+        with pytest.raises(socket.timeout):
+            sock.recv(10)  # dropped, and still open (a close would read b"")
+    assert last - start >= 0.7
+    sock.settimeout(2)
+    data, _ = read_until_closed(sock)
+    idle = time.perf_counter() - last
+    assert data == b"" and 0.25 <= idle <= 0.6, idle  # closed ~300 ms after the last chunk
+
+
 def test_timeout_zero_holds_until_removed(api, echo_upstream):
     _, port = make_proxy(api, "hold", echo_upstream)
     add_toxic(api, "hold", type="timeout", stream="upstream", attributes={"timeout": 0})

@@ -1,5 +1,9 @@
 """timeout: swallows all data and closes the connection after `timeout` ms.
 
+The timer restarts with each chunk that arrives, as Toxiproxy's does (its
+select loop makes a new timer on every pass), so a direction that keeps
+receiving data faster than `timeout` is held open: what closes is an idle
+connection, and a drill sees here what it would see against Toxiproxy.
 With timeout 0 the connection is held open, silent, until the client gives
 up. Removing the toxic closes the connections it held, as Toxiproxy does:
 bytes were dropped, so the stream can no longer be trusted.
@@ -21,6 +25,11 @@ class TimeoutToxic(Toxic):
         if self.timeout > 0:
             stub.state["timer"] = stub.call_later(self.timeout / 1000.0, stub.close_connection)
 
+    def _restart_timer(self, stub: Stub) -> None:
+        if self.timeout > 0:
+            self.on_stop(stub)
+            self.on_start(stub)
+
     def on_stop(self, stub: Stub) -> None:
         timer = stub.state.pop("timer", None)
         if timer is not None:
@@ -31,6 +40,7 @@ class TimeoutToxic(Toxic):
 
     async def on_chunk(self, stub: Stub, chunk: Chunk) -> None:
         stub.held = None  # dropped
+        self._restart_timer(stub)
 
     async def on_eof(self, stub: Stub, chunk: Chunk) -> None:
         stub.close_connection()
