@@ -1,4 +1,4 @@
-"""timeout: swallows all data and closes the connection after `timeout` ms.
+"""timeout: swallows all data and closes the connection after `timeout` ms without data.
 
 The timer restarts with each chunk that arrives, as Toxiproxy's does (its
 select loop makes a new timer on every pass), so a direction that keeps
