@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.errors import ChaosdrillError, HarnessError
+from harness.errors import ChaosdrillError, HarnessError, UsageError
+from harness.faultproxy.client import BUILTIN_ONLY_TOXICS, FaultProxyClient
 from harness.run.audit import run_audit
 from harness.run.journal import Journal
 from harness.run.load_driver import LoadDriver
@@ -98,6 +99,7 @@ async def execute(plan: Plan, journal: Journal, opts: RunOptions) -> None:
             opts.progress.event(f"starting stack {plan.stack.name}...")
             await rt.start()
             journal.stack = rt.describe()
+            _refuse_toxics_the_server_lacks(plan, rt.client)
             load = LoadDriver(plan, rt, opts.run_dir, master_bind=opts.master_bind, master_port=opts.master_port)
             load.start()
             state.add_process("load", load.pid)
@@ -135,6 +137,21 @@ async def execute(plan: Plan, journal: Journal, opts: RunOptions) -> None:
             watchdog.kill()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+def _refuse_toxics_the_server_lacks(plan: Plan, client: FaultProxyClient | None) -> None:
+    """Fail before any load when a planned toxic is one a plain Toxiproxy lacks, not minutes in."""
+    if client is None or client.is_builtin:
+        return
+    for fault in plan.faults:
+        toxic = getattr(fault.spec, "toxic", None)
+        if toxic in BUILTIN_ONLY_TOXICS:
+            raise UsageError(
+                f"{plan.scenario.source or plan.scenario.title}: phase {fault.phase!r}: toxic {toxic!r} on "
+                f"{fault.spec.link} is a chaosdrill extension, and the fault proxy at {client.url} "
+                f"({client.version()}) does not have it; run without --fault-proxy/TOXIPROXY_URL "
+                "to use the built-in one"
+            )
 
 
 async def _first_metrics(load: LoadDriver, timeout: float = 30.0) -> list[dict]:

@@ -13,7 +13,8 @@ import pytest
 from harness.errors import UsageError
 from harness.faultproxy.client import FaultProxyClient
 from harness.faultproxy.launcher import start_builtin
-from tests.run.conftest import SCENARIOS, only_journal, run_cli
+from harness.proxy.server import ServerOptions, ThreadedProxyServer
+from tests.run.conftest import ROOT, SCENARIOS, only_journal, run_cli
 
 
 def test_a_drill_runs_against_a_separately_started_server(tmp_path, isolated_state):
@@ -60,3 +61,19 @@ def test_http_toxics_are_refused_by_name_on_a_plain_toxiproxy():
         assert "http_error" in str(err.value) and url in str(err.value) and "2.12.0" in str(err.value)
     finally:
         httpd.shutdown()
+
+
+def test_a_drill_needing_an_http_toxic_stops_before_any_load_on_a_plain_toxiproxy(tmp_path, isolated_state,
+                                                                                  monkeypatch):
+    # The built-in server, saying it is a plain Toxiproxy: a real API for the drill's proxies.
+    monkeypatch.setattr("harness.proxy.api.VERSION", "2.12.0")
+    with ThreadedProxyServer(ServerOptions(port=0)) as server:
+        res = run_cli(["run", str(ROOT / "scenarios" / "gray-release.yaml"), "--profile", "gate",
+                       "--report-dir", str(tmp_path / "r")], tmp_path, env={"TOXIPROXY_URL": server.url})
+        assert res.returncode == 2, res.stdout + res.stderr
+        assert "phase 'canary': toxic 'http_error' on client->lending#1 is a chaosdrill extension" in res.stdout
+        assert "Traceback" not in res.stdout + res.stderr
+        j = only_journal(tmp_path / "r")
+        assert not any(e["type"] in ("load_started", "fault_applied") for e in j["events"])
+        with urllib.request.urlopen(server.url + "/proxies", timeout=3) as resp:
+            assert json.loads(resp.read()) == {}  # the proxies it made are gone again
