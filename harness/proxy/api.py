@@ -93,7 +93,7 @@ class ToxiproxyApi:
         return _json(proxy.to_json(), 201)
 
     async def populate(self, request: web.Request) -> web.Response:
-        """Every answer, errors included, lists the proxies made so far; none is `null`, as Go marshals it."""
+        """Every answer, errors included, lists the proxies made so far (`null` for none, as Go marshals it)."""
         proxies: list = []
         try:
             data = decode_json(await request.read())

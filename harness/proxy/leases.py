@@ -19,7 +19,7 @@ from aiohttp import web
 
 from harness.proxy import errors
 from harness.proxy.collection import ProxyCollection
-from harness.proxy.go_json import decode_json, json_object
+from harness.proxy.go_json import decode_json, json_get, json_has, json_object
 from harness.proxy.lease import Lease
 from harness.proxy.proxy import Proxy
 from harness.proxy.toxic_chain import ToxicSpec
@@ -36,7 +36,7 @@ def _ttl(value: Any, where: str) -> float:
 
 def parse_lease(obj: dict[str, Any]) -> Lease | None:
     """The optional `lease` of a toxic or proxy body; 400 when malformed."""
-    raw = obj.get("lease")
+    raw = json_get(obj, "lease")
     if raw is None:
         return None
     if not isinstance(raw, dict):
@@ -52,7 +52,7 @@ def parse_lease(obj: dict[str, Any]) -> Lease | None:
 
 def lease_update(obj: dict[str, Any], current: Lease | None) -> Lease | None:
     """On an update: a given lease replaces the current one, `null` removes it, none keeps it."""
-    return parse_lease(obj) if "lease" in obj else current
+    return parse_lease(obj) if json_has(obj, "lease") else current
 
 
 class LeaseKeeper:

@@ -143,9 +143,12 @@ def _json_type(value: Any) -> str:
 
 def _coerce(name: str, value: Any, kind: Any) -> Any:
     def wrong() -> Exception:
-        expected = {int: "an integer (no fraction or exponent, within int64)", float: "a number", str: "a string", bool: "a boolean"}.get(
-            kind, "an object of strings"
-        )
+        expected = {
+            int: "an integer (no fraction or exponent, within int64)",
+            float: "a number",
+            str: "a string",
+            bool: "a boolean",
+        }.get(kind, "an object of strings")
         return bad_body(f"attribute {name} must be {expected}, got {_json_type(value)} {value!r}")
 
     if kind is int:
