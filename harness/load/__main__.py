@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         from harness.load.config import load_config
 
         config = load_config(args.config)
-        if config.processes > 0:
+        if config.processes > 0 or config.expect_workers > 0:  # remote workers alone need a master too
             from harness.load.master import run_master
 
             return run_master(config)

@@ -23,9 +23,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_local_and_hand_started_workers_merge_exactly(scripted_server, load_run, tmp_path):
+def _run_with_a_hand_started_worker(server, load_run, tmp_path, processes: int):
     port = free_port()
-    run = load_run(hosts=[scripted_server.url], users=6, run_time_s=3, processes=2, expect_workers=1,
+    run = load_run(hosts=[server.url], users=6, run_time_s=3, processes=processes, expect_workers=1,
                    master_port=port, **scripted()).start()
     log = open(tmp_path / "worker.log", "wb")
     worker = subprocess.Popen([sys.executable, "-m", "harness.cli", "worker", "--master", f"127.0.0.1:{port}",
@@ -33,7 +33,7 @@ def test_local_and_hand_started_workers_merge_exactly(scripted_server, load_run,
                               start_new_session=True)
     try:
         assert run.wait(timeout=40) == 0, run.log_text()
-        assert worker.wait(timeout=10) == 0
+        assert worker.wait(timeout=10) == 0, (tmp_path / "worker.log").read_text()
     finally:
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGKILL)
@@ -41,9 +41,19 @@ def test_local_and_hand_started_workers_merge_exactly(scripted_server, load_run,
         log.close()
     series, merger = run.series()
     acks = run.acks()
-    check_exact(series, scripted_server.counts(), acks)
+    check_exact(series, server.counts(), acks)
     assert {a["worker"] for a in acks} == merger.workers
-    assert "by-hand" in merger.workers and len(merger.workers) == 3 and "local" not in merger.workers
+    return merger.workers
+
+
+def test_local_and_hand_started_workers_merge_exactly(scripted_server, load_run, tmp_path):
+    workers = _run_with_a_hand_started_worker(scripted_server, load_run, tmp_path, processes=2)
+    assert "by-hand" in workers and len(workers) == 3 and "local" not in workers
+
+
+def test_remote_workers_alone_run_the_load(scripted_server, load_run, tmp_path):
+    # `workers: 1` with no `processes`: the load must wait for the worker and run on it, not locally.
+    assert _run_with_a_hand_started_worker(scripted_server, load_run, tmp_path, processes=0) == {"by-hand"}
 
 
 def test_a_lost_worker_is_an_event_in_the_stream(scripted_server, load_run):
