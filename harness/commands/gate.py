@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from harness.errors import UsageError
+from harness.spec.suggest import did_you_mean
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,17 +40,32 @@ def scenario_files(directory: Path, only: list[str]) -> list[Path]:
     return files
 
 
+def _with_profile(loaded: list, profile: str, directory: str) -> list:
+    """Each drill with the profile where it has one; a profile no drill has is a typo, not a quiet full-length gate."""
+    known = sorted({name for _, scenario in loaded for name in (scenario.profiles or {})})
+    if loaded and profile not in known:
+        raise UsageError(
+            f"--profile {profile}: no drill in {directory} has this profile{did_you_mean(profile, known)}; "
+            f"known: {', '.join(known) or 'none'} (--profile none runs every drill at full length)"
+        )
+    out = []
+    for path, scenario in loaded:
+        if profile in (scenario.profiles or {}):
+            scenario = scenario.with_profile(profile)
+        else:
+            print(f"gate: {path} has no '{profile}' profile: it runs at full length", file=sys.stderr)
+        out.append((path, scenario))
+    return out
+
+
 def cmd_gate(args: argparse.Namespace) -> int:
     from harness.commands.run import parse_pairs, run_suite
     from harness.scenario import load_scenario
 
     files = scenario_files(args.directory, args.only)
-    loaded = []
-    for path in files:
-        scenario = load_scenario(path)
-        if args.profile != "none" and args.profile in (scenario.profiles or {}):
-            scenario = scenario.with_profile(args.profile)
-        loaded.append((path, scenario))
+    loaded = [(path, load_scenario(path)) for path in files]
+    if args.profile != "none":
+        loaded = _with_profile(loaded, args.profile, args.directory)
     started = time.monotonic()
     print(f"gate: {len(loaded)} drill(s) from {args.directory}", file=sys.stderr)
     outcomes, worst = run_suite(

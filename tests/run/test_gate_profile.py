@@ -1,0 +1,25 @@
+"""`chaosdrill gate --profile`: a profile no drill has is refused, a drill without it is named."""
+
+from __future__ import annotations
+
+from harness.commands.gate import _with_profile
+from harness.scenario import load_scenario
+from tests.run.conftest import ROOT, SCENARIOS, run_cli
+
+
+def test_a_misspelt_profile_is_refused_before_any_drill_runs(tmp_path):
+    res = run_cli(["gate", str(ROOT / "scenarios"), "--only", "flash", "--profile", "gaet",
+                   "--report-dir", str(tmp_path / "r")], tmp_path)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "--profile gaet: no drill in" in res.stderr and "did you mean 'gate'?" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not (tmp_path / "r").exists()  # nothing ran
+
+
+def test_a_drill_without_the_profile_runs_at_full_length_and_says_so(tmp_path, capsys):
+    with_profile = ROOT / "scenarios" / "flash-crowd.yaml"
+    without = SCENARIOS / "echo-outage.yaml"  # a test drill with no profiles
+    loaded = _with_profile([(with_profile, load_scenario(with_profile)), (without, load_scenario(without))],
+                           "gate", str(tmp_path))
+    assert [s.phases[0].duration for _, s in loaded] == [3.0, load_scenario(without).phases[0].duration]
+    assert f"gate: {without} has no 'gate' profile: it runs at full length" in capsys.readouterr().err
