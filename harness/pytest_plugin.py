@@ -67,11 +67,12 @@ class StackHandle:
         from harness.faults.base import InstanceFault
 
         self._n += 1
-        fault = build_fault(fault_spec(target, **kwargs), f"pytest{self._n}")
-        if isinstance(fault, InstanceFault):
-            self.runtime.lease_process_fault(fault.fault_id, fault.kind,
-                                             self.runtime.instance(fault.service, fault.index))
-        self._call(fault.apply(self.runtime))
+        with _one_line(f"fault({target!r})"):
+            fault = build_fault(fault_spec(target, **kwargs), f"pytest{self._n}")
+            if isinstance(fault, InstanceFault):
+                self.runtime.lease_process_fault(fault.fault_id, fault.kind,
+                                                 self.runtime.instance(fault.service, fault.index))
+            self._call(fault.apply(self.runtime))
         try:
             yield fault
         finally:
@@ -154,10 +155,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("chaosdrill_report_dir", "where drills collected as tests write reports", default="reports")
 
 
+@contextlib.contextmanager
+def _one_line(what: str) -> Iterator[None]:
+    """Bad input (an unknown stack, link or toxic) fails the test with the harness's one line, not a traceback."""
+    from harness.errors import ChaosdrillError
+
+    try:
+        yield
+    except ChaosdrillError as exc:
+        pytest.fail(f"{what}: {exc}", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def chaosdrill_stack(request: pytest.FixtureRequest) -> Iterator[StackHandle]:
-    with running_stack(request.config.getini("chaosdrill_stack")) as handle:
+    stack_ref = request.config.getini("chaosdrill_stack")
+    context = running_stack(stack_ref)
+    with _one_line(f"chaosdrill_stack = {stack_ref}"):
+        handle = context.__enter__()
+    try:
         yield handle
+    finally:
+        context.__exit__(None, None, None)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
@@ -169,6 +187,13 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
 
 class DrillFile(pytest.File):
     """A scenario file: one drill, one test item per expectation and invariant."""
+
+    def repr_failure(self, excinfo, style=None):
+        from harness.errors import ChaosdrillError
+
+        if isinstance(excinfo.value, ChaosdrillError):  # a broken scenario: the validator's lines
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
 
     def collect(self):
         from harness.scenario import load_scenario

@@ -34,6 +34,8 @@ def fault_spec(target: str, **kwargs: Any) -> Any:
     """fault("a->b", latency="800ms", jitter="100ms"), fault("a->b", down=True),
     fault("svc", kill=True), fault("svc#1", pause=True); stream= and toxicity= too."""
     from harness.scenario.model import Fault
+    from harness.scenario.toxics import TOXICS
+    from harness.spec.suggest import did_you_mean
 
     if "->" in target:
         data: dict[str, Any] = {"link": target}
@@ -44,6 +46,10 @@ def fault_spec(target: str, **kwargs: Any) -> Any:
             data["toxic"] = "down"
         else:
             kinds = [k for k in kwargs if k in MAIN_ATTRIBUTE]
+            known = set(MAIN_ATTRIBUTE) | {a for toxic in TOXICS.values() for a in toxic} | {"down"}
+            for key in kwargs:
+                if key not in known:
+                    raise UsageError(f"fault on link {target}: unknown keyword {key!r}{did_you_mean(key, sorted(known))}")
             if len(kinds) != 1:
                 raise UsageError(f"fault on link {target}: name exactly one toxic (one of {', '.join(MAIN_ATTRIBUTE)})")
             kind = kinds[0]

@@ -67,3 +67,42 @@ def test_drill_files_become_one_test_per_expectation(pytester, isolated_state):
     assert "measured" in out  # the failure says what was measured
     outcomes = result.parseoutcomes()
     assert outcomes["failed"] == 1 and outcomes["passed"] >= 8
+
+
+def test_bad_input_is_one_line_not_a_traceback(pytester, isolated_state):
+    project(pytester)
+    pytester.makepyfile(test_typos='''
+        def test_unknown_link(chaosdrill_stack):
+            with chaosdrill_stack.fault("front->nowhere", down=True):
+                pass
+
+        def test_misspelt_toxic(chaosdrill_stack):
+            with chaosdrill_stack.fault("front->back", latncy="800ms"):
+                pass
+    ''')
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=2)
+    out = result.stdout.str()
+    assert "fault('front->nowhere'): " in out and "front->nowhere" in out
+    assert "fault('front->back'): fault on link front->back: unknown keyword 'latncy' (did you mean 'latency'?)" in out
+    assert "Traceback" not in out and "raise " not in out
+    assert not list(isolated_state.glob("*.json"))
+
+
+def test_a_broken_drill_file_is_reported_with_the_validators_lines(pytester, isolated_state):
+    project(pytester)
+    (pytester.path / "drill_broken.yaml").write_text("title: broken\nstack: stacks/echo.yaml\nphases: []\nfautls: 1\n")
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    out = result.stdout.str()
+    assert "drill_broken.yaml:4 fautls: unknown key 'fautls'" in out
+    assert "Traceback" not in out and "raise " not in out
+
+
+def test_an_unknown_stack_fails_its_tests_with_one_line(pytester, isolated_state):
+    project(pytester, stack="no-such-stack")
+    pytester.makepyfile(test_any="def test_one(chaosdrill_stack):\n    pass\n")
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    out = result.stdout.str()
+    assert "chaosdrill_stack = no-such-stack: " in out and "Traceback" not in out and "raise " not in out
