@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from harness.commands.arguments import port_number
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="API address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8474, help="API port, 0 for any free one (default 8474)")
+    p.add_argument("--port", type=port_number, default=8474, help="API port, 0 for any free one (default 8474)")
     p.add_argument(
         "--allow-non-loopback",
         action="store_true",

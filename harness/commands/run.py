@@ -11,6 +11,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from harness.commands.arguments import port_number
 from harness.errors import ChaosdrillError, UsageError
 from harness.run.progress import Progress
 
@@ -46,7 +47,7 @@ def add_run_options(p: argparse.ArgumentParser, with_profile: bool = True) -> No
     p.add_argument("--master-bind", default=None, metavar="HOST",
                    help="address the Locust master listens on for remote workers (scenario load.workers; "
                         "default 127.0.0.1: give a reachable address explicitly)")
-    p.add_argument("--master-port", type=int, default=None, metavar="PORT",
+    p.add_argument("--master-port", type=port_number, default=None, metavar="PORT",
                    help="port of the Locust master for remote workers (default: a free one, shown in the log)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
 

@@ -86,7 +86,10 @@ class ProxyServer:
 
     async def start(self, config: list[Any] | None = None) -> None:
         if config is not None:
-            _, failure = await self.collection.populate(config)
+            try:
+                _, failure = await self.collection.populate(config)
+            except errors.ApiError as exc:  # an entry the API would refuse (no name, no upstream)
+                failure = exc
             if failure is not None:
                 self.collection.close_all()
                 raise UsageError(f"--config {self.options.config}: {failure.message}")

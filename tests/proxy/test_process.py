@@ -76,6 +76,19 @@ def test_bad_config_file_is_named(tmp_path):
     assert result.returncode == 2 and str(bad) in result.stderr and len(result.stderr.strip().splitlines()) == 1
     missing = _run_cli("--port", "0", "--config", str(tmp_path / "none.json"))
     assert missing.returncode == 2 and "none.json" in missing.stderr
+    incomplete = tmp_path / "incomplete.json"
+    incomplete.write_text('[{"name": "x", "listen": "127.0.0.1:0"}]')
+    result = _run_cli("--port", "0", "--config", str(incomplete))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"chaosdrill: error: --config {incomplete}: missing required field: upstream at proxy 1"
+    ]
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "-1", "http"])
+def test_a_port_that_is_no_port_is_refused(port):
+    result = _run_cli(f"--port={port}")
+    assert result.returncode == 2 and "argument --port: " in result.stderr and "Traceback" not in result.stderr
 
 
 def test_sigterm_stops_cleanly_and_closes_listeners(echo_upstream):

@@ -1,0 +1,16 @@
+"""Argument types shared by the subcommands, so a bad value is argparse's one line and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def port_number(text: str) -> int:
+    """A TCP port 0-65535 (0: any free one)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: ports are 0-65535")
+    return port
