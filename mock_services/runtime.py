@@ -64,10 +64,21 @@ def duration(text: str) -> float:
     return value * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
 
 
+def port(text: str) -> int:
+    """A TCP port 0-65535 (0: any free one); an argparse type, so 70000 is one line, not bind()'s traceback."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port: {value} (ports are 0-65535)")
+    return value
+
+
 def base_parser(service: str, description: str) -> ServiceArgumentParser:
     parser = ServiceArgumentParser(prog=service, description=description)
     parser.add_argument("--host", default=env_default("host", "127.0.0.1"), help="listen address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=int(env_default("port", 0)), help="listen port (0: any free port)")
+    parser.add_argument("--port", type=port, default=int(env_default("port", 0)), help="listen port (0: any free port)")
     parser.add_argument("--db", default=env_default("db", None), required=env_default("db", None) is None,
                         help="SQLite database file (WAL mode)")
     parser.add_argument("--log-level", default=env_default("log-level", "info"),

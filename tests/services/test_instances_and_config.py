@@ -39,6 +39,8 @@ def run(module: str, *args: str) -> subprocess.CompletedProcess:
                                "--gateway-primary-url", "http://127.0.0.1:9", "--gateway-backup-url",
                                "http://127.0.0.1:9", "--upstream-wait", "200ms"], "upstream credit-bureau-a at http://127.0.0.1:9 is unreachable"),
     ("mock_services.lending", ["--db", "{tmp}/l.db", "--deadline", "soon"], "not a duration"),
+    ("mock_services.credit_bureau", ["--db", "{tmp}/b.db", "--port", "70000"], "not a port: 70000"),
+    ("mock_services.payment_gateway", ["--db", "{tmp}/g.db", "--port", "-1"], "not a port: -1"),
 ])
 def test_bad_configuration_is_one_line_and_exit_2(tmp_path, module, args, expect) -> None:
     result = run(module, *[a.replace("{tmp}", str(tmp_path)) for a in args])
