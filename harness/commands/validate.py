@@ -65,8 +65,13 @@ def expand(names: list[str]) -> list[str]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from harness.errors import UsageError
+
+    files = expand(args.files)
+    if not files:  # a CI step pointed at the wrong folder must not pass
+        raise UsageError(f"no .yaml files in {', '.join(args.files)}")
     worst = 0
-    for name in expand(args.files):
+    for name in files:
         problems = validate_file(Path(name), args.kind)
         if problems:
             worst = 2

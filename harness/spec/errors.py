@@ -49,7 +49,8 @@ class SpecIssue:
 
     def __str__(self) -> str:
         where = f" {self.field}" if self.loc else ""
-        return f"{self.file}:{self.line}{where}: {self.message}"
+        line = f":{self.line}" if self.line else ""  # 0: about the file as a whole (missing, unreadable)
+        return f"{self.file}{line}{where}: {self.message}"
 
 
 class SpecError(UsageError):

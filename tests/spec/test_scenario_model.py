@@ -164,3 +164,10 @@ def test_validate_takes_a_folder_for_its_yaml_files(capsys):
     out = capsys.readouterr().out.splitlines()
     assert f"ok {ROOT / 'scenarios' / 'credit-bureau-outage.yaml'}" in out
     assert f"ok {ROOT / 'scenarios' / 'stacks' / 'lending.yaml'}" in out
+
+
+def test_validate_refuses_a_folder_with_nothing_to_check_and_names_a_missing_file(tmp_path, capsys):
+    assert main(["validate", str(tmp_path)]) == 2  # a CI step pointed at the wrong folder must not pass
+    assert f"no .yaml files in {tmp_path}" in capsys.readouterr().err
+    assert main(["validate", str(tmp_path / "nope.yaml")]) == 2
+    assert capsys.readouterr().out.splitlines() == [f"{tmp_path / 'nope.yaml'}: no such file"]  # no ':0'
