@@ -61,17 +61,19 @@ def _with_profile(loaded: list, profile: str, directory: str) -> list:
 def cmd_gate(args: argparse.Namespace) -> int:
     from harness.commands.run import parse_pairs, run_suite
     from harness.scenario import load_scenario
+    from harness.stack.runtime import check_service_options
 
     files = scenario_files(args.directory, args.only)
     loaded = [(path, load_scenario(path)) for path in files]
     if args.profile != "none":
         loaded = _with_profile(loaded, args.profile, args.directory)
+    service_args = parse_pairs(args.service_arg, "--service-arg")
+    replicas = parse_pairs(args.replicas, "--replicas", as_int=True)
+    for _, scenario in loaded:  # an option naming no service of a drill is a typo: say so before any drill runs
+        check_service_options(scenario.resolved_stack(), service_args, replicas)
     started = time.monotonic()
     print(f"gate: {len(loaded)} drill(s) from {args.directory}", file=sys.stderr)
-    outcomes, worst = run_suite(
-        loaded, args, parse_pairs(args.service_arg, "--service-arg"),
-        parse_pairs(args.replicas, "--replicas", as_int=True), force_suite=True,
-    )
+    outcomes, worst = run_suite(loaded, args, service_args, replicas, force_suite=True)
     passed = sum(1 for j, _ in outcomes if j["status"] == "passed")
     print(f"gate: {passed}/{len(outcomes)} passed in {time.monotonic() - started:.0f}s — "
           f"{'PASS' if worst == 0 else 'FAIL'}")

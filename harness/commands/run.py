@@ -73,16 +73,24 @@ def slug(text: str) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.scenario import load_scenario
+    from harness.stack.runtime import check_service_options
 
     service_args = parse_pairs(args.service_arg, "--service-arg")
     replicas = parse_pairs(args.replicas, "--replicas", as_int=True)
-    # Validate everything before starting anything.
-    loaded = []
+    # Validate everything before starting anything, and say everything that is wrong at once.
+    loaded, problems = [], []
     for path in args.scenarios:
-        scenario = load_scenario(Path(path))
-        if args.profile:
-            scenario = scenario.with_profile(args.profile)
+        try:
+            scenario = load_scenario(Path(path))
+            if args.profile:
+                scenario = scenario.with_profile(args.profile)
+            check_service_options(scenario.resolved_stack(), service_args, replicas)
+        except UsageError as exc:
+            problems.append(str(exc))
+            continue
         loaded.append((Path(path), scenario))
+    if problems:
+        raise UsageError("\n".join(problems))
 
     _, worst = run_suite(loaded, args, service_args, replicas)
     return worst

@@ -15,7 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import aiohttp
 
@@ -58,6 +58,15 @@ class StackOptions:
     extra_args: dict[str, list[str]] = field(default_factory=dict)
     fault_proxy_url: str | None = None
     on_event: Callable[[str, str, dict], None] | None = None  # (type, message, data)
+
+
+def check_service_options(stack: Any, extra_args: dict, replicas: dict) -> None:
+    """--service-arg and --replicas must name services of this stack (checked again before any run starts)."""
+    for option, services in (("--service-arg", extra_args), ("--replicas", replicas)):
+        for svc in services:
+            if svc not in stack.services:
+                raise UsageError(f"{option}: unknown service {svc!r} in stack {stack.name}; "
+                                 f"known: {', '.join(stack.services)}")
 
 
 class StackRuntime:
@@ -157,14 +166,7 @@ class StackRuntime:
         )
 
     def _check_options(self) -> None:
-        """--service-arg and --replicas must name services of this stack."""
-        stack = self.stack
-        for svc in self.options.extra_args:
-            if svc not in stack.services:
-                raise UsageError(f"--service-arg: unknown service {svc!r}; known: {', '.join(stack.services)}")
-        for svc in self.options.replicas:
-            if svc not in stack.services:
-                raise UsageError(f"--replicas: unknown service {svc!r}; known: {', '.join(stack.services)}")
+        check_service_options(self.stack, self.options.extra_args, self.options.replicas)
 
     def _plan_instances(self) -> None:
         stack = self.stack

@@ -65,6 +65,14 @@ def test_bad_input_gets_one_line_and_exit_2(tmp_path, isolated_state):
     assert "Traceback" not in res.stderr
     assert "front->nowhere" in res.stderr and "broken.yaml:" in res.stderr
     assert not (tmp_path / "r").exists()
+    # Every problem of every file, and an unknown --service-arg service, before anything starts.
+    good = SCENARIOS / "echo-outage.yaml"
+    res = run_cli(["run", str(good), str(broken), str(tmp_path / "nope.yaml"), "--service-arg", "frnt=--x",
+                   "--report-dir", str(tmp_path / "r")], tmp_path)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "--service-arg: unknown service 'frnt' in stack echo" in res.stderr
+    assert f"{tmp_path / 'nope.yaml'}: no such file" in res.stderr and "front->nowhere" in res.stderr
+    assert not (tmp_path / "r").exists()
 
 
 def test_a_service_that_never_starts_is_a_harness_failure_with_its_log(tmp_path, isolated_state):
