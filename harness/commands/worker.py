@@ -32,6 +32,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     argv = [sys.executable, "-m", "harness.load", "--worker", "--master", args.master]
     if args.name:
         argv += ["--name", args.name]
+    print(f"chaosdrill worker: asking the load master at {args.master} for its drill "
+          "(gives up after 30 s without an answer)", file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, argv)
