@@ -100,7 +100,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
 
 def print_matrix(matrix: dict) -> None:
-    short = {"unaffected": "ok", "graceful": "graceful", "ungraceful": "UNGRACEFUL", "integrity": "INTEGRITY"}
+    short = {"unaffected": "unaffected", "graceful": "graceful", "ungraceful": "UNGRACEFUL", "integrity": "INTEGRITY"}
     faults = matrix["faults"]
     width = max(len(link) for link in matrix["links"]) + 2
     print(" " * width + "".join(f"{f[:11]:>12}" for f in faults))
