@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scenario", type=Path, default=None,
                    help="a scenario whose load settings to use and whose phases to cue with 'phase NAME'")
     p.add_argument("--users", type=int, default=None, help="users to start with (default: the scenario's, else 20)")
-    p.add_argument("--spawn-rate", type=float, default=None, help="users started per second (default: users)")
+    p.add_argument("--spawn-rate", type=float, default=None, help="users started per second (default: the scenario's rate with --scenario, else the user count)")
     p.add_argument("--report-dir", type=Path, default=Path("reports"),
                    help="parent folder of the game day's record folder (default: reports/)")
     p.add_argument("--web-port", type=port_number, default=0,
