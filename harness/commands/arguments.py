@@ -14,3 +14,8 @@ def port_number(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{port} is not a port: ports are 0-65535")
     return port
+
+
+def port_or_off(text: str) -> int:
+    """A port as above, or -1 for "do not listen at all" (gameday --web-port)."""
+    return -1 if text.strip() == "-1" else port_number(text)

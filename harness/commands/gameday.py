@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from harness.commands.arguments import port_number
+from harness.commands.arguments import port_or_off
 from harness.errors import UsageError
 
 
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--spawn-rate", type=float, default=None, help="users started per second (default: the scenario's rate with --scenario, else the user count)")
     p.add_argument("--report-dir", type=Path, default=Path("reports"),
                    help="parent folder of the game day's record folder (default: reports/)")
-    p.add_argument("--web-port", type=port_number, default=0,
+    p.add_argument("--web-port", type=port_or_off, default=0,
                    help="port of the read-only web view on 127.0.0.1 (default 0: any free port; -1: none)")
     p.add_argument("--backend", choices=["process", "docker"], default=None, help="how to run the stack")
     p.add_argument("--fault-proxy", default=None, metavar="URL",
