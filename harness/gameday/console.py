@@ -64,11 +64,6 @@ class CommandSuggester(Suggester):
 
 
 class CommandInput(Input):
-    BINDINGS = [
-        Binding("tab", "complete", "complete", show=False),
-        Binding("up", "history(-1)", show=False),
-        Binding("down", "history(1)", show=False),
-    ]
 
     def __init__(self, session: "GameDay", **kwargs: Any) -> None:
         super().__init__(suggester=CommandSuggester(session), **kwargs)
@@ -77,17 +72,20 @@ class CommandInput(Input):
         self._pos = 0
 
     def _on_key(self, event: events.Key) -> None:
-        """Enter submits here, in order with the keys around it.
+        """Enter, Tab and the history keys act here, in order with the keys around them.
 
-        Input's own Enter is a binding, run once the key has bubbled up to the
-        app, by which time keys typed after it (a script, a fast typist) are
-        already in the box: "users 5" Enter "note x" Enter submitted
-        "users 5note x" twice.
+        A binding runs once its key has bubbled up to the app, by which time
+        keys typed after it (a script, a fast typist) are already in the box:
+        "users 5" Enter "note x" Enter submitted "users 5note x" twice, and
+        "down credit-bureau-" Tab "a" completed the "a" too.
         """
-        if event.key == "enter":  # anything else goes on to Input's own handler (Textual walks the MRO)
+        actions = {"enter": lambda: self.submit_line(self.value), "tab": self.action_complete,
+                   "up": lambda: self.action_history(-1), "down": lambda: self.action_history(1)}
+        action = actions.get(event.key)
+        if action is not None:  # anything else goes on to Input's own handler (Textual walks the MRO)
             event.stop()
             event.prevent_default()
-            self.submit_line(self.value)
+            action()
 
     def _on_paste(self, event: events.Paste) -> None:
         """A pasted runbook runs line by line; an unfinished last line stays in the box."""
@@ -101,17 +99,21 @@ class CommandInput(Input):
         self.cursor_position = len(rest)
 
     def submit_line(self, line: str) -> None:
+        self.remember(line.strip())  # here, so ↑ typed right after Enter finds it
         self.post_message(self.Submitted(self, line))
         self.value = ""
 
     def action_complete(self) -> None:
-        vocab = self.session.vocabulary()
-        suggestion = grammar.suggest(self.value, vocab)
-        if suggestion and suggestion != self.value:
-            word = suggestion.rpartition(" ")[2]
-            whole = word in grammar.complete(self.value, vocab) and not word.endswith("=")
-            self.value = suggestion + (" " if whole else "")
-            self.cursor_position = len(self.value)
+        """As a shell does: one candidate is completed (and a space added), several extend to
+        their common prefix and are listed; the ghost suggestion may still show the first."""
+        candidates = grammar.complete(self.value, self.session.vocabulary())
+        if candidates and self.value and not self.value.endswith(" "):
+            head, sep, current = self.value.rpartition(" ")
+            word = candidates[0] if len(candidates) == 1 else grammar.common_prefix(candidates)
+            if len(word) > len(current):
+                whole = len(candidates) == 1 and not word.endswith("=")
+                self.value = head + sep + word + (" " if whole else "")
+                self.cursor_position = len(self.value)
         self.app.show_candidates(self.value)  # type: ignore[attr-defined]
 
     def action_history(self, step: int) -> None:
@@ -209,8 +211,7 @@ class GamedayApp(App):
                              style="dim"))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        line = event.value.strip()
-        self.query_one("#cmd", CommandInput).remember(line)  # the box cleared itself on Enter
+        line = event.value.strip()  # the box cleared itself and remembered the line on Enter
         if not line:
             return
         hint = self.query_one("#hint", Static)

@@ -356,12 +356,12 @@ def suggest(line: str, vocab: Vocabulary) -> str | None:
     if not candidates or not line or line.endswith(" "):
         return None
     head, _, current = line.rpartition(" ")
-    prefix = _common_prefix(candidates)
+    prefix = common_prefix(candidates)
     completed = prefix if len(prefix) > len(current) else candidates[0]
     return f"{head} {completed}" if head else completed
 
 
-def _common_prefix(items: list[str]) -> str:
+def common_prefix(items: list[str]) -> str:
     first, last = min(items), max(items)
     n = 0
     while n < min(len(first), len(last)) and first[n] == last[n]:

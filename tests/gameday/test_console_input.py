@@ -78,3 +78,29 @@ def test_a_pasted_runbook_runs_line_by_line(end):
     assert lines == ["down lending->credit-bureau-a", "note bureau down"]
     assert left == "clear"
     assert history == lines  # ↑ brings them back, like typed ones
+
+
+class TwoBureausSession(RecordingSession):
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary(links={"lending->credit-bureau-a": "credit-bureau-a",
+                                 "lending->credit-bureau-b": "credit-bureau-b"},
+                          services={"credit-bureau-a": 1, "credit-bureau-b": 1, "lending": 1})
+
+
+def test_tab_and_history_keys_act_in_order_with_the_keys_around_them():
+    # Seen in a terminal test: "down credit-bureau-" Tab "a" Enter, typed in one burst, ran
+    # "down credit-bureau-a a": the Tab ran as a binding after the "a" was already in the box.
+    async def scenario() -> list[str]:
+        session = TwoBureausSession()
+        app = GamedayApp(session)  # type: ignore[arg-type]
+        async with app.run_test() as pilot:
+            box = app.query_one("#cmd", CommandInput)
+            burst = [*keys_for("down credit-bureau-"), events.Key("tab", None), *keys_for("a\n")]
+            burst += [*keys_for("note x\n"), events.Key("up", None), events.Key("up", None), events.Key("enter", "\r")]
+            for key in burst:
+                app.post_message(key)
+            await _until(lambda: len(session.lines) == 3)
+            await pilot.pause()
+            return session.lines
+
+    assert asyncio.run(scenario()) == ["down credit-bureau-a", "note x", "down credit-bureau-a"]
