@@ -56,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
+        print("chaosdrill: error: name a command (the list is above)", file=sys.stderr)
         return 2
     try:
         return int(args.func(args) or 0)

@@ -171,3 +171,10 @@ def test_validate_refuses_a_folder_with_nothing_to_check_and_names_a_missing_fil
     assert f"no .yaml files in {tmp_path}" in capsys.readouterr().err
     assert main(["validate", str(tmp_path / "nope.yaml")]) == 2
     assert capsys.readouterr().out.splitlines() == [f"{tmp_path / 'nope.yaml'}: no such file"]  # no ':0'
+
+
+def test_no_command_shows_the_commands_and_says_what_is_wrong(capsys):
+    assert main([]) == 2
+    out, err = capsys.readouterr()
+    assert "validate" in out and "gameday" in out  # the list of commands
+    assert err.strip() == "chaosdrill: error: name a command (the list is above)"
