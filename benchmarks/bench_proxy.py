@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -105,15 +104,12 @@ def _start(cmd: list[str]) -> tuple[subprocess.Popen, str]:
     return process, process.stdout.readline().strip()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def _start_toxiproxy(binary: Path) -> tuple[subprocess.Popen, str, str]:
+    """A Toxiproxy server on a free loopback port, its API address and version; its debug log
+    goes nowhere (it logs every request)."""
+    from harness.stack.ports import free_port
 
-
-def _start_toxiproxy(binary: Path) -> tuple[subprocess.Popen, str]:
-    """A Toxiproxy server on a free loopback port; its debug log goes nowhere (it logs every request)."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [str(binary), "-host", "127.0.0.1", "-port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -121,10 +117,14 @@ def _start_toxiproxy(binary: Path) -> tuple[subprocess.Popen, str]:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            with urllib.request.urlopen(f"{api}/version", timeout=1):
-                return process, api
+            with urllib.request.urlopen(f"{api}/version", timeout=1) as answer:
+                version = answer.read().decode().strip()
         except OSError:
             time.sleep(0.05)
+            continue
+        if version.startswith("{"):  # {"version": ...} since 2.6, plain text before
+            version = json.loads(version).get("version", version)
+        return process, api, version
     process.kill()
     raise SystemExit(f"bench_proxy: {binary} did not answer on {api}/version within 10 s")
 
@@ -188,12 +188,8 @@ def main() -> int:
             targets["toxic path"] = int(toxic["listen"].rsplit(":", 1)[1])
             pids["toxic path"] = proxy_server.pid
         if args.toxiproxy is not None:
-            toxiproxy, toxiproxy_api = _start_toxiproxy(args.toxiproxy)
+            toxiproxy, toxiproxy_api, version = _start_toxiproxy(args.toxiproxy)
             processes.append(toxiproxy)
-            with urllib.request.urlopen(f"{toxiproxy_api}/version", timeout=5) as answer:
-                version = answer.read().decode().strip()
-            if version.startswith("{"):  # {"version": ...} since 2.6, plain text before
-                version = json.loads(version).get("version", version)
             theirs = _post(f"{toxiproxy_api}/proxies", {"name": "bench", "upstream": f"127.0.0.1:{upstream_port}", "listen": "127.0.0.1:0"})
             targets["toxiproxy"] = int(theirs["listen"].rsplit(":", 1)[1])
             pids["toxiproxy"] = toxiproxy.pid
