@@ -64,7 +64,6 @@ class CommandSuggester(Suggester):
 
 
 class CommandInput(Input):
-
     def __init__(self, session: "GameDay", **kwargs: Any) -> None:
         super().__init__(suggester=CommandSuggester(session), **kwargs)
         self.session = session
@@ -104,16 +103,11 @@ class CommandInput(Input):
         self.value = ""
 
     def action_complete(self) -> None:
-        """As a shell does: one candidate is completed (and a space added), several extend to
-        their common prefix and are listed; the ghost suggestion may still show the first."""
-        candidates = grammar.complete(self.value, self.session.vocabulary())
-        if candidates and self.value and not self.value.endswith(" "):
-            head, sep, current = self.value.rpartition(" ")
-            word = candidates[0] if len(candidates) == 1 else grammar.common_prefix(candidates)
-            if len(word) > len(current):
-                whole = len(candidates) == 1 and not word.endswith("=")
-                self.value = head + sep + word + (" " if whole else "")
-                self.cursor_position = len(self.value)
+        """Tab: grammar.tab_complete's line, and the candidates listed under the log."""
+        completed = grammar.tab_complete(self.value, self.session.vocabulary())
+        if completed != self.value:
+            self.value = completed
+            self.cursor_position = len(completed)
         self.app.show_candidates(self.value)  # type: ignore[attr-defined]
 
     def action_history(self, step: int) -> None:

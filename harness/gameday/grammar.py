@@ -356,12 +356,26 @@ def suggest(line: str, vocab: Vocabulary) -> str | None:
     if not candidates or not line or line.endswith(" "):
         return None
     head, _, current = line.rpartition(" ")
-    prefix = common_prefix(candidates)
+    prefix = _common_prefix(candidates)
     completed = prefix if len(prefix) > len(current) else candidates[0]
     return f"{head} {completed}" if head else completed
 
 
-def common_prefix(items: list[str]) -> str:
+def tab_complete(line: str, vocab: Vocabulary) -> str:
+    """The line after Tab, as a shell does: one candidate is completed (with a space after a
+    whole word), several extend to their common prefix; unlike `suggest`, never a guess."""
+    candidates = complete(line, vocab)
+    if not candidates or not line or line.endswith(" "):
+        return line
+    head, sep, current = line.rpartition(" ")
+    word = candidates[0] if len(candidates) == 1 else _common_prefix(candidates)
+    if len(word) <= len(current):
+        return line
+    whole = len(candidates) == 1 and not word.endswith("=")
+    return head + sep + word + (" " if whole else "")
+
+
+def _common_prefix(items: list[str]) -> str:
     first, last = min(items), max(items)
     n = 0
     while n < min(len(first), len(last)) and first[n] == last[n]:

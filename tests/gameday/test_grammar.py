@@ -6,7 +6,8 @@ import pytest
 
 from harness.errors import UsageError
 from harness.gameday.grammar import (ClearCommand, FaultCommand, HypothesisEnd, HypothesisStart, NoteCommand,
-                                     PhaseCommand, QuitCommand, UsersCommand, Vocabulary, complete, parse, suggest)
+                                     PhaseCommand, QuitCommand, UsersCommand, Vocabulary, complete, parse, suggest,
+                                     tab_complete)
 
 VOCAB = Vocabulary(
     links={"lending->credit-bureau-a": "credit-bureau-a", "lending->credit-bureau-b": "credit-bureau-b",
@@ -115,3 +116,11 @@ def test_suggest_completes_the_common_prefix_then_the_word():
     assert suggest("latency lending->credit-bureau-a 800ms j", VOCAB) == "latency lending->credit-bureau-a 800ms jitter="
     assert suggest("hyp", VOCAB) == "hypothesis"
     assert suggest("nothing-matches", VOCAB) is None
+
+
+def test_tab_completes_one_candidate_and_stops_at_what_several_share():
+    assert tab_complete("down cr", VOCAB) == "down credit-bureau-"
+    assert tab_complete("down credit-bureau-", VOCAB) == "down credit-bureau-"  # a or b: no guess
+    assert tab_complete("hyp", VOCAB) == "hypothesis "
+    assert tab_complete("latency lending->credit-bureau-a 800ms j", VOCAB) == "latency lending->credit-bureau-a 800ms jitter="
+    assert tab_complete("nothing-matches", VOCAB) == "nothing-matches"
