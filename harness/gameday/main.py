@@ -89,7 +89,7 @@ async def run_gameday(opts: GamedayOptions, console: bool = True) -> int:
         for sig in SIGNALS:
             loop.remove_signal_handler(sig)
     _print_summary(session, data)
-    code = int(data.get("exit_code", 3)) if data else 3
+    code = int(data.get("exit_code", 3)) if data else (session.book.failure_code or 3)
     if session.console_abandoned:
         # The record is written and everything stopped; the console's threads may never end.
         os._exit(code)

@@ -154,7 +154,11 @@ class GameDay:
         from harness.watchdog import spawn as spawn_watchdog
 
         progress = self.opts.progress
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--report-dir {self.opts.report_dir}: cannot create {self.run_dir}: "
+                             f"{exc.strerror or exc}") from None
         if self.opts.web_port is not None:
             from harness.gameday.web import WebView
 
@@ -163,8 +167,9 @@ class GameDay:
                 self.model.web_url = await self.web.start()
             except OSError as exc:
                 self.web = None
-                raise UsageError(f"--web-port {self.opts.web_port}: cannot listen on 127.0.0.1: "
-                                 f"{exc.strerror or exc}") from None
+                self.run_dir.rmdir()  # still empty: a game day that never started leaves no record
+                reason = os.strerror(exc.errno) if exc.errno else str(exc)
+                raise UsageError(f"--web-port {self.opts.web_port}: cannot listen on 127.0.0.1: {reason}") from None
             progress.event(f"read-only web view at {self.model.web_url}")
             self.log("web_view", f"read-only web view at {self.model.web_url}")
         for leftover in stale_runs():
@@ -226,8 +231,9 @@ class GameDay:
     # ------------------------------------------------------------ the record
     def trace(self, message: str) -> None:
         """A line in the run folder's gameday.log: how the game day itself went, when no terminal is left."""
+        if not self.run_dir.is_dir():
+            return  # nothing started yet, so nothing to record
         try:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
             with open(self.run_dir / "gameday.log", "a") as f:
                 f.write(f"{time.strftime('%H:%M:%S')} {message}\n")
         except OSError:
@@ -414,6 +420,10 @@ class GameDay:
         if self.closed:
             return {}
         self.closed = True
+        if not self.run_dir.is_dir():  # stopped before anything started (a taken --web-port): no record
+            if self.web is not None:
+                await self.web.stop()
+            return {}
         from harness.run.execution import RunOptions, _wind_down
 
         self.model.status = "stopping"

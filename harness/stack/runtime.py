@@ -288,10 +288,12 @@ class StackRuntime:
                 code = inst.exit_code()
                 if code is not None:
                     tail = inst.log_tail(3)
-                    raise HarnessError(
-                        f"service {inst.name} exited with code {code} before becoming healthy"
-                        + (f"; its log ({inst.log_path}) ends: {tail}" if tail else "")
-                    )
+                    message = (f"service {inst.name} exited with code {code} before becoming healthy"
+                               + (f"; its log ({inst.log_path}) ends: {tail}" if tail else ""))
+                    added = self.options.extra_args.get(inst.service)
+                    if code == 2 and added:  # 2: a command line refused (argparse's and click's usage code)
+                        raise UsageError(f"--service-arg {inst.service}={' '.join(added)}: {message}")
+                    raise HarnessError(message)
                 try:
                     async with session.get(url) as resp:
                         if resp.status == 200:

@@ -125,5 +125,23 @@ def test_a_busy_web_port_is_refused_before_anything_starts(tmp_path):
                                "--report-dir", str(tmp_path)], capture_output=True, text=True, timeout=60,
                               env={**os.environ, "CHAOSDRILL_STATE_DIR": str(tmp_path / "state")})
     assert proc.returncode == 2, proc.stderr
+    output = proc.stdout + proc.stderr
     assert f"--web-port {port}" in proc.stderr and "starting stack" not in proc.stderr
+    assert output.count(f"--web-port {port}") == 1, output  # said once, not again as a verdict
+    assert "Address already in use" in proc.stderr
     assert not list((tmp_path / "state").glob("*.json"))
+    assert not list(tmp_path.glob("*-gameday*")), "a game day that never started leaves no record folder"
+
+
+def test_an_unusable_report_dir_is_one_line_and_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", "gameday", "--no-console", "--web-port", "-1",
+                           "--report-dir", str(blocker / "reports")], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "CHAOSDRILL_STATE_DIR": str(tmp_path / "state")})
+    assert proc.returncode == 2, proc.stderr
+    assert f"--report-dir {blocker / 'reports'}" in proc.stderr and "Traceback" not in proc.stderr
+    assert "starting stack" not in proc.stderr

@@ -121,3 +121,14 @@ phases:
     assert len(started) == 1 and -3.0 <= started[0] <= -2.0, started
     assert len(changed) == 1 and 1.0 <= changed[0] <= 2.3, changed  # load time 4 s
     assert abs(changed[0] - started[0] - 4.0) < 0.3
+
+
+def test_a_service_arg_the_service_refuses_is_a_usage_error(tmp_path, isolated_state):
+    """A --service-arg the service's own command line refuses (it exits 2 before becoming healthy) is the
+    user's input at fault: exit 2, naming the option, not a harness failure (3)."""
+    res = run_cli(["run", str(SCENARIOS / "echo-outage.yaml"), "--service-arg", "front=--no-such-flag",
+                   "--report-dir", str(tmp_path / "r")], tmp_path)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "--service-arg front=--no-such-flag: service front exited with code 2" in res.stdout
+    assert "unrecognized arguments: --no-such-flag" in res.stdout
+    assert not list(isolated_state.glob("*.json"))
