@@ -207,7 +207,7 @@ class DrillFile(pytest.File):
     def journal(self) -> dict:
         cached = getattr(self, "_journal", None)
         if cached is None:
-            from harness.commands.run import run_one
+            from harness.run.drill import run_one
             from harness.run.progress import Progress
             from harness.scenario import load_scenario
 

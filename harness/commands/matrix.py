@@ -39,11 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from harness.commands.run import parse_pairs, run_one
+    from harness.commands.run import parse_pairs
     from harness.invariants import invariants_of
     from harness.matrix.catalogue import BY_NAME, CATALOGUE, OUTCOMES
     from harness.matrix.driver import MatrixDriver, MatrixSettings
     from harness.matrix.render import render_matrix
+    from harness.run.drill import run_one
     from harness.run.progress import Progress
     from harness.scenario import Scenario
     from harness.stack.model import load_stack

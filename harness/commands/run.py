@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import re
 import sys
-import time
-import traceback
 from pathlib import Path
 from typing import Any
 
 from harness.commands.arguments import port_number
-from harness.errors import ChaosdrillError, UsageError
+from harness.errors import UsageError
+from harness.run.drill import run_one
 from harness.run.progress import Progress
 
 
@@ -65,10 +62,6 @@ def parse_pairs(items: list[str], flag: str, as_int: bool = False) -> dict[str, 
         else:
             out.setdefault(name, []).extend(value.split())
     return out
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "drill"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -126,90 +119,3 @@ def _combine(a: int, b: int) -> int:
     """Worst exit code of a suite: interrupted > harness error > failed > passed."""
     rank = {0: 0, 1: 1, 3: 2, 130: 3}
     return max(a, b, key=lambda c: rank.get(c, 2))
-
-
-def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, replicas: dict,
-            fault_proxy: str | None, progress: Progress, backend: str | None = None,
-            driver: Any = None, run_name: str | None = None,
-            master: tuple[str | None, int | None] = (None, None)) -> tuple[dict, Path]:
-    """One drill end to end. A `driver` (the matrix) applies faults itself and may
-    return extra journal sections from its `sections()`."""
-    from harness.run.execution import Interrupted, RunOptions, execute
-    from harness.run.journal import Journal
-    from harness.run.plan import make_plan
-    from harness.run.verdict import decide
-
-    stack = scenario.resolved_stack()
-    plan = make_plan(scenario, stack)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    run_id = f"{stamp}-{slug(run_name or path.stem)}"
-    run_dir = report_dir / run_id
-    n = 1
-    while run_dir.exists():
-        n += 1
-        run_dir = report_dir / f"{run_id}-{n}"
-    run_dir.mkdir(parents=True)
-    scenario_data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
-    scenario_data["path"] = str(path)
-    journal = Journal(run_dir.name, scenario_data)
-    progress.event(f"== {scenario.title} ({path}) ==")
-    progress.event(f"plan: {' '.join(scenario.plan.split())}")
-    opts = RunOptions(run_dir=run_dir, service_args=service_args, replicas=replicas,
-                      fault_proxy_url=fault_proxy, backend=backend, progress=progress,
-                      abort_check=_abort_check(), driver=driver, master_bind=master[0], master_port=master[1])
-    try:
-        asyncio.run(execute(plan, journal, opts))
-    except Interrupted:
-        pass  # journal already says aborted/130
-    except ChaosdrillError as exc:
-        journal.status, journal.exit_code, journal.reason = "error", exc.exit_code, str(exc)
-    except Exception as exc:  # a bug in the harness: keep the traceback in the run folder
-        (run_dir / "error.txt").write_text(traceback.format_exc())
-        journal.status, journal.exit_code = "error", 3
-        journal.reason = f"internal error: {exc!r} (traceback in {run_dir / 'error.txt'})"
-    finally:
-        progress.close()
-    if driver is not None and hasattr(driver, "sections"):
-        journal.extra.update(driver.sections())
-    data = decide(journal.to_dict(), scenario)
-    journal_path = run_dir / "journal.json"
-    import json
-
-    journal_path.write_text(json.dumps(data, separators=(",", ":")))
-    try:
-        from harness.report import render_all
-
-        render_all(data, run_dir)
-    except Exception as exc:  # a report bug must not hide the verdict
-        (run_dir / "report-error.txt").write_text(traceback.format_exc())
-        print(f"chaosdrill: could not render the report: {exc!r}", file=sys.stderr)
-    print_verdict(data, run_dir)
-    return data, run_dir
-
-
-def print_verdict(data: dict, run_dir: Path) -> None:
-    status = data["status"].upper()
-    title = data["scenario"].get("title", run_dir.name)
-    line = f"{status}: {title}"
-    if data.get("reason"):
-        line += f" — {data['reason']}"
-    print(line)
-    for exp in data.get("expectations", []):
-        if not exp.get("passed"):
-            where = exp["phase"] + (" (cut short)" if exp.get("partial") else "") + (
-                f" [{exp['endpoint']}]" if exp.get("endpoint") else "")
-            print(f"  x {where}: {exp['name']} {exp['threshold']}: measured {exp.get('display', exp.get('measured'))}"
-                  + (f" ({exp['why']})" if exp.get("why") else ""))
-    for inv in data.get("invariants", []):
-        if not inv.get("passed"):
-            print(f"  x invariant {inv['name']}: {inv.get('message', '')}")
-    report = run_dir / "report.html"
-    print(f"  report: {report if report.exists() else run_dir / 'journal.json'}")
-
-
-def _abort_check():
-    try:
-        from harness.judge import check_abort
-    except ImportError:
-        return None
-    return lambda scenario, series, now_t: check_abort(scenario.abort_if, series, now_t) if scenario.abort_if else None

@@ -174,7 +174,7 @@ def _submit(session: GameDay, line: str) -> None:
 
 
 def _print_summary(session: GameDay, data: dict) -> None:
-    from harness.commands.run import print_verdict
+    from harness.run.drill import print_verdict
 
     try:
         if data:

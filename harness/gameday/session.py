@@ -424,7 +424,7 @@ class GameDay:
             if self.web is not None:
                 await self.web.stop()
             return {}
-        from harness.run.execution import RunOptions, _wind_down
+        from harness.run.execution import RunOptions, wind_down
 
         self.model.status = "stopping"
         progress = self.opts.progress
@@ -439,7 +439,7 @@ class GameDay:
             if self.rt is not None:
                 progress.event("removing every fault, stopping the load and the stack...")
                 opts = RunOptions(run_dir=self.run_dir, progress=progress)
-                await _wind_down(self.plan, self.journal, opts, self.rt, self.load, self, self.sampler)
+                await wind_down(self.plan, self.journal, opts, self.rt, self.load, self, self.sampler)
         finally:
             if self.web is not None:
                 await self.web.stop()

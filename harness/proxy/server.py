@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import socket
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,20 +170,4 @@ class ThreadedProxyServer:
         self._loop.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m harness.proxy`: the same options as `chaosdrill proxy-server`."""
-    import argparse
-
-    from harness.commands.proxy_server import add_arguments, options_from_args
-
-    parser = argparse.ArgumentParser(prog="python -m harness.proxy", description=__doc__)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return serve_forever(options_from_args(args))
-    except UsageError as exc:
-        print(f"chaosdrill proxy-server: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-
-
-__all__ = ["ProxyServer", "ServerOptions", "ThreadedProxyServer", "errors", "main", "serve_forever"]
+__all__ = ["ProxyServer", "ServerOptions", "ThreadedProxyServer", "errors", "serve_forever"]

@@ -128,7 +128,7 @@ async def execute(plan: Plan, journal: Journal, opts: RunOptions) -> None:
     finally:
         # Runs on success, failure, Ctrl-C, SIGTERM and exceptions alike.
         # Shielded from a second cancellation so cleanup always completes.
-        await asyncio.shield(_wind_down(plan, journal, opts, rt, load, timeline, sampler))
+        await asyncio.shield(wind_down(plan, journal, opts, rt, load, timeline, sampler))
         beat.cancel()
         # The state file is gone now (clean end): the watchdog sees that and exits.
         try:
@@ -179,7 +179,7 @@ async def heartbeat(state: RunState, rt: StackRuntime, every: float = 1.0) -> No
         await asyncio.sleep(every)
 
 
-async def _wind_down(plan, journal, opts, rt, load, timeline, sampler) -> None:
+async def wind_down(plan, journal, opts, rt, load, timeline, sampler) -> None:
     if timeline is not None:
         await timeline.revert_all()
     if load is not None:
