@@ -1,6 +1,7 @@
 """Fault proxy throughput and added latency: direct vs proxied, side by side, one run.
 
     python benchmarks/bench_proxy.py [--duration 5] [--rounds 3] [--connections 10 100] [--toxiproxy PATH]
+                                     [--upstream {minimal,credit-bureau}]
 
 Starts a tiny keep-alive HTTP upstream (uvloop, its own process), the fault
 proxy server (its own process, no toxic on the proxy), and drives both with
@@ -10,6 +11,12 @@ adds at p50 and p99 (medians over the rounds), and the CPU time the proxy
 server (or, direct, the upstream) spends per request, a number that machine
 load disturbs much less than the ratio. `--toxic-path` also measures
 the toxic pipeline path (a 0 ms latency toxic on each stream).
+
+`--upstream credit-bureau` puts the mock credit bureau (a cached credit
+report, `GET /v1/reports/u1`) behind the proxies instead: the call a drill's
+proxy fronts, so the ratio says what the proxy costs in a drill, where the
+minimal upstream (the default) is the worst case, since any work the upstream
+does is work the proxy does not add to.
 
 `--toxiproxy PATH` also runs a real Toxiproxy server binary (its releases,
 or built from its source; chaosdrill ships none) as one more path in the same
@@ -28,6 +35,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -86,9 +94,9 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def run_wrk(port: int, connections: int, duration: float, threads: int) -> WrkResult:
+def run_wrk(port: int, connections: int, duration: float, threads: int, path: str = "/") -> WrkResult:
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency", f"http://127.0.0.1:{port}/"],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency", f"http://127.0.0.1:{port}{path}"],
         capture_output=True,
         text=True,
         check=True,
@@ -97,6 +105,17 @@ def run_wrk(port: int, connections: int, duration: float, threads: int) -> WrkRe
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1))
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1))
     return WrkResult(rps, p50, p99)
+
+
+UPSTREAMS = ("minimal", "credit-bureau")
+
+
+def upstream_command(name: str, workdir: Path) -> tuple[list[str], str]:
+    """The upstream's command line and the path wrk asks it for."""
+    if name == "credit-bureau":
+        db = workdir / "bureau.db"
+        return [sys.executable, "-m", "mock_services.credit_bureau", "--port", "0", "--db", str(db)], "/v1/reports/u1"
+    return [sys.executable, __file__, "--serve-upstream"], "/"
 
 
 def _start(cmd: list[str]) -> tuple[subprocess.Popen, str]:
@@ -156,6 +175,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--toxic-path", action="store_true", help="also measure the toxic pipeline path")
     parser.add_argument("--toxiproxy", type=Path, metavar="PATH", help="also measure this Toxiproxy server binary")
+    parser.add_argument("--upstream", choices=UPSTREAMS, default="minimal",
+                        help="what the proxies front (default minimal: the worst case for the ratio)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if args.serve_upstream:
@@ -169,11 +190,16 @@ def main() -> int:
         return 2
 
     processes: list[subprocess.Popen] = []
+    workdir = tempfile.TemporaryDirectory(prefix="bench_proxy-")
     load_before = f"{os.getloadavg()[0]:.2f}"
     try:
-        upstream, port_line = _start([sys.executable, __file__, "--serve-upstream"])
+        command, path = upstream_command(args.upstream, Path(workdir.name))
+        upstream, port_line = _start(command)
         processes.append(upstream)
-        upstream_port = int(port_line)
+        port_text = port_line.rsplit(":", 1)[-1].strip("/")  # a port, or `listening on http://HOST:PORT`
+        if not port_text.isdigit():
+            raise SystemExit(f"bench_proxy: the {args.upstream} upstream did not start (see its error above)")
+        upstream_port = int(port_text)
         proxy_server, ready = _start([sys.executable, "-m", "harness.proxy", "--port", "0"])
         processes.append(proxy_server)
         api = ready.rsplit(" ", 1)[1]
@@ -195,7 +221,7 @@ def main() -> int:
             pids["toxiproxy"] = toxiproxy.pid
             print(f"Toxiproxy {version} from {args.toxiproxy}", flush=True)
         for port in targets.values():  # warm up every path once
-            run_wrk(port, 10, 1, args.threads)
+            run_wrk(port, 10, 1, args.threads, path)
 
         results: dict[int, dict[str, list[WrkResult]]] = {}
         kernel_share: dict[str, list[float]] = {name: [] for name in targets}
@@ -205,7 +231,7 @@ def main() -> int:
                 for name, port in targets.items():
                     pid = pids[name]
                     before = cpu_seconds(pid)
-                    result = run_wrk(port, connections, args.duration, args.threads)
+                    result = run_wrk(port, connections, args.duration, args.threads, path)
                     after = cpu_seconds(pid)
                     used = sum(after) - sum(before)
                     result.cpu_us_per_request = used / max(1.0, result.rps * args.duration) * 1e6
@@ -220,10 +246,11 @@ def main() -> int:
                 process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 process.kill()
+        workdir.cleanup()
 
     report = []
     print(
-        f"wrk -t{args.threads}, {args.duration:g} s per run, median of {args.rounds} alternating rounds "
+        f"upstream: {args.upstream} (GET {path}); wrk -t{args.threads}, {args.duration:g} s per run, median of {args.rounds} alternating rounds "
         "(ratio: median of each round's path vs that round's direct run)"
     )
     print(f"load average before: {load_before}, after: {os.getloadavg()[0]:.2f}")
@@ -269,7 +296,8 @@ def main() -> int:
             f"with {row['cpu_ratio']:.2f}x its CPU per request (median of each round's pair)"
         )
     if args.json:
-        args.json.write_text(json.dumps({"paths": report, "versus_toxiproxy": comparisons}, indent=2))
+        args.json.write_text(json.dumps({"upstream": args.upstream, "paths": report, "versus_toxiproxy": comparisons},
+                                        indent=2))
     return 0
 
 
