@@ -118,8 +118,12 @@ def upstream_command(name: str, workdir: Path) -> tuple[list[str], str]:
     return [sys.executable, __file__, "--serve-upstream"], "/"
 
 
-def _start(cmd: list[str]) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+def _start(cmd: list[str], log: Path | None = None) -> tuple[subprocess.Popen, str]:
+    """Start a process and read its first line (its port); its stderr goes to `log` when given."""
+    stderr = open(log, "w") if log is not None else None  # noqa: SIM115 - closed below, the child has its own
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT)
+    if stderr is not None:
+        stderr.close()
     return process, process.stdout.readline().strip()
 
 
@@ -194,11 +198,13 @@ def main() -> int:
     load_before = f"{os.getloadavg()[0]:.2f}"
     try:
         command, path = upstream_command(args.upstream, Path(workdir.name))
-        upstream, port_line = _start(command)
+        upstream_log = Path(workdir.name) / "upstream.log"
+        upstream, port_line = _start(command, upstream_log)
         processes.append(upstream)
         port_text = port_line.rsplit(":", 1)[-1].strip("/")  # a port, or `listening on http://HOST:PORT`
         if not port_text.isdigit():
-            raise SystemExit(f"bench_proxy: the {args.upstream} upstream did not start (see its error above)")
+            raise SystemExit(f"bench_proxy: the {args.upstream} upstream did not start: "
+                             f"{upstream_log.read_text().strip()[-500:]}")
         upstream_port = int(port_text)
         proxy_server, ready = _start([sys.executable, "-m", "harness.proxy", "--port", "0"])
         processes.append(proxy_server)
