@@ -114,7 +114,7 @@ def throughput(run: Run) -> str:
     if not run.has_metrics:
         return ""
     assert run.series is not None
-    seconds = run.series.per_second(run.t_start, run.series.seconds[-1].t + 1)
+    seconds = run.series.per_second(run.t_start, _plot_end(run))
     f = Frame(run.t_start, run.t_end, 200)
     totals = [s.n for _, s in seconds]
     top = max(totals + [1]) * 1.05
@@ -136,6 +136,13 @@ def throughput(run: Run) -> str:
     return f.render("requests per second by outcome class")
 
 
+def _plot_end(run: Run) -> int:
+    """The seconds the charts draw end with the run's axis: not the partial second recorded
+    while the load stopped after the last phase (drawn as a full second it reads as a drop)."""
+    assert run.series is not None
+    return min(run.series.seconds[-1].t + 1, math.ceil(run.t_end))
+
+
 def _overlay_legend(run: Run) -> list[tuple[str, str, str]]:
     items = []
     if run.faults:
@@ -149,7 +156,7 @@ def latency(run: Run) -> str:
     if not run.has_metrics:
         return ""
     assert run.series is not None
-    seconds = run.series.per_second(run.t_start, run.series.seconds[-1].t + 1)
+    seconds = run.series.per_second(run.t_start, _plot_end(run))
     lines: dict[str, list[tuple[float, float | None]]] = {}
     for q in (50, 95, 99):
         lines[f"p{q}"] = [(t, s.percentile_ms(q) if s.n else None) for t, s in seconds]

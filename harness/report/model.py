@@ -116,7 +116,9 @@ def read(journal: dict[str, Any]) -> Run:
     notes = [e for e in events if e.get("type") == "note"]
 
     t_end = max([p["end"] for p in phases] + [0.0])
-    if series and series.seconds:
+    if series and series.seconds and not phases:
+        # With phases the axis ends with the last one: the metrics' last second is the partial
+        # one while the load stops after the phases (a few requests, not a drop in traffic).
         t_end = max(t_end, series.seconds[-1].t + 1)
     for e in aborts + notes:
         t_end = max(t_end, float(e.get("t", 0)))

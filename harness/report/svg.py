@@ -178,7 +178,7 @@ class Frame:
         )
 
     # --- axes ---------------------------------------------------------------
-    def time_axis(self, title: str = "time since load start (m:ss)") -> None:
+    def time_axis(self, title: str = "time since the first phase started (m:ss)") -> None:
         x = self.x
         width_px = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
         y = self.plot_bottom

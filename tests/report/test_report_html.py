@@ -93,7 +93,7 @@ def test_charts_share_the_time_axis_and_draw_fault_bands_on_each(rendered, load)
     for svg in charts:
         ET.fromstring(svg)  # well-formed SVG
         assert svg.count('class="fault-band"') >= len(faults) + 1  # one per fault + the legend swatch
-        assert "time since load start (m:ss)" in svg
+        assert "time since the first phase started (m:ss)" in svg
         assert "0:00" in svg and "0:40" in svg
     throughput, latency, states = charts
     for label in ("success", "degraded (explicit)", "rejected (explicit)", "ungraceful", "requests / s"):
@@ -247,3 +247,39 @@ def test_state_rows_name_instances_as_links_do_and_list_instance_0_first():
         "breaker payment-gateway-primary (lending)", "breaker payment-gateway-primary (lending#1)",
         "gateway in use (lending)", "gateway in use (lending#1)"]
     assert rows[1].spans[0][2] == "open" and rows[0].spans[0][2] == "closed"
+
+
+def test_charts_end_with_the_last_phase_not_the_partial_second_the_load_stopped_in(load):
+    """The metrics' last second is recorded while the load stops after the last phase (a few
+    requests): drawn as a full second it read as traffic collapsing at the end of every drill."""
+    import copy
+
+    from harness.report import charts
+    from harness.report.model import read
+
+    journal = load("pass")
+    end = max(p["end"] for p in journal["phases"])
+    tail = copy.deepcopy(journal["metrics"][-1])
+    tail["t"] = int(end)
+    for ep in tail["endpoints"].values():  # 5 % of the traffic of a full second
+        ep["n"] = max(1, ep["n"] // 20)
+        ep["classes"] = {"success": ep["n"]}
+        ep["codes"] = {}
+        ep["hist"] = {"n": ep["n"], "sum_us": ep["n"] * 3000, "max_us": 3000, "b": {"900": ep["n"]}}
+    journal["metrics"].append(tail)
+    run = read(journal)
+    assert run.t_end == end
+    svg = charts.throughput(run)
+    success = re.search(r'<path class="area" fill="[^"]+" d="([^"]+)"><title>success</title>', svg).group(1)
+    xs = [float(x) for x in re.findall(r"[ML]([\d.]+) ", success)]
+    assert max(xs) <= run_x(run, end) + 0.05
+    latency = charts.latency(run)
+    for d in re.findall(r'<path class="line"[^>]* d="([^"]+)"', latency):
+        assert max(float(x) for x in re.findall(r"[ML]([\d.]+) ", d)) <= run_x(run, end) + 0.05
+    assert f">{charts.fmt_clock(end + 1)}<" not in svg  # the axis ends with the phases
+
+
+def run_x(run, t: float) -> float:
+    from harness.report.svg import Frame
+
+    return Frame(run.t_start, run.t_end, 100).x(t)
