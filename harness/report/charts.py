@@ -24,6 +24,7 @@ from harness.report.svg import (
     linear_ticks,
     log_ticks,
     path_d,
+    step_points,
     text_width,
 )
 
@@ -122,12 +123,15 @@ def throughput(run: Run) -> str:
     _overlays(f, run)
     f.value_axis(y, "requests / s", linear_ticks(0, top, max(2, f.plot_height // 30)))
     x = f.x
+    ts = [t for t, _ in seconds]
     base = [0.0] * len(seconds)
     for cls in OUTCOME_CLASSES:
         upper = [b + s.classes.get(cls, 0) for b, (_, s) in zip(base, seconds)]
         if any(u > b for u, b in zip(upper, base)):
-            pts = [(x(t + 0.5), y(u)) for (t, _), u in zip(seconds, upper)]
-            back = [(x(t + 0.5), y(b)) for (t, _), b in zip(seconds, base)][::-1]
+            # each second's count held over [t, t+1): a class that starts with a fault starts at
+            # the fault band's edge, not half a second before it as a line between midpoints drew
+            pts = step_points(ts, upper, x, y)
+            back = step_points(ts, base, x, y)[::-1]
             f.add(f'<path class="area" fill="{CLASS_COLOURS[cls]}" d="{path_d(pts + back)}Z">'
                   f'<title>{CLASS_LABELS[cls]}</title></path>')
         base = upper

@@ -283,3 +283,19 @@ def run_x(run, t: float) -> float:
     from harness.report.svg import Frame
 
     return Frame(run.t_start, run.t_end, 100).x(t)
+
+
+def test_throughput_areas_hold_each_second_so_a_class_starts_at_the_fault_not_before(rendered, load):
+    """Per-second counts drawn between second midpoints made the degraded/ungraceful area start
+    half a second before the fault band; every corner must sit on a whole second."""
+    from harness.report.model import read
+
+    run = read(load("fail"))
+    page = rendered["fail"]["report"].read_text()
+    svg = re.findall(r'<svg class="chart".*?</svg>', page[page.index('<section id="charts">'):], re.S)[0]
+    whole = {round(run_x(run, t), 1) for t in range(int(run.t_start), int(run.t_end) + 1)}
+    areas = re.findall(r'<path class="area" fill="[^"]+" d="([^"]+)">', svg)
+    assert len(areas) >= 3
+    for d in areas:
+        xs = {float(x) for x in re.findall(r"[ML]([\d.]+) ", d)}
+        assert xs <= whole, sorted(xs - whole)[:5]
