@@ -14,6 +14,11 @@ def pct(share: float) -> str:
         return f"{p:.2f}%"
     if p < 10:
         return f"{p:.1f}%"
+    if p >= 99.5 and share < 1:  # never "100%" for 315 of 316: the one that was not matters
+        for digits in (1, 2):
+            if round(p, digits) < 100:
+                return f"{p:.{digits}f}%"
+        return ">99.99%"
     return f"{p:.0f}%"
 
 

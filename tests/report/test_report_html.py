@@ -299,3 +299,13 @@ def test_throughput_areas_hold_each_second_so_a_class_starts_at_the_fault_not_be
     for d in areas:
         xs = {float(x) for x in re.findall(r"[ML]([\d.]+) ", d)}
         assert xs <= whole, sorted(xs - whole)[:5]
+
+
+def test_a_share_short_of_all_never_reads_100_percent():
+    """315 ungraceful of 316 read '100%' (and 'http_500 100% · QUOTA_OK 0.3%') in the endpoint table."""
+    from harness.report.formatting import pct
+
+    assert pct(315 / 316) == "99.7%"
+    assert pct(0.9996) == "99.96%"
+    assert pct(0.999999) == ">99.99%"
+    assert pct(1.0) == "100%" and pct(0.5) == "50%" and pct(0.994) == "99%" and pct(0.0004) == "0.04%"
