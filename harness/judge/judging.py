@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping
 
 from harness.judge.measures import Measured, explain, fmt, measure
 from harness.judge.recovery import STREAK, Bounds, recovery_time
-from harness.judge.results import ExpectationResult
+from harness.judge.results import ExpectationResult, runs_of
 from harness.judge.windows import SecondIndex, judged_seconds, phase_seconds
 from harness.metrics.series import INSTANCE_SCOPE, Series, instance_scope
 from harness.spec.durations import format_duration
@@ -128,7 +128,7 @@ class _PhaseJudge:
             m = Measured(None, m.unit, "no requests", f"no requests in {_span(secs)}")
         passed = m.value is not None and threshold.check(m.value)
         return ExpectationResult(phase, endpoint, name, str(threshold), m.value, m.display, passed,
-                                 "" if passed else explain(name, threshold, m))
+                                 "" if passed else explain(name, threshold, m), window=runs_of(secs))
 
     def _retry_after(self, phase: str, endpoint: str | None, secs: list[int], missing: str) -> ExpectationResult:
         stats = self.index.stats(secs, endpoint)
@@ -140,7 +140,8 @@ class _PhaseJudge:
             return ExpectationResult(phase, endpoint, "retry_after", "required", float(n), display, False, why)
         passed = n == 0
         why = "" if passed else f"retry_after: {n} explicit degraded answer(s) came without a Retry-After header"
-        return ExpectationResult(phase, endpoint, "retry_after", "required", float(n), display, passed, why)
+        return ExpectationResult(phase, endpoint, "retry_after", "required", float(n), display, passed, why,
+                                 window=runs_of(secs))
 
     def _recovery(self, phase: str, endpoint: str | None, limit: float, end: float, missing: str) -> ExpectationResult:
         threshold = f"<= {format_duration(limit)}"

@@ -16,6 +16,23 @@ class ExpectationResult:
     display: str  # measured, for people: "12.3%", "850.0 ms", "0.62x baseline (310.0 vs 500.0 req/s)"
     passed: bool
     why: str = ""  # for failures: "error_rate 12.3% is over < 0.5% by 11.8 points"
+    # the seconds judged, as [start, end) runs: a statistical expectation leaves out the
+    # settling second after each phase start and fault change (windows.py); None: not per second
+    window: list[list[int]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if out["window"] is None:
+            del out["window"]
+        return out
+
+
+def runs_of(seconds: list[int]) -> list[list[int]]:
+    """Whole seconds as [start, end) runs: [3, 4, 5, 8] -> [[3, 6], [8, 9]]."""
+    out: list[list[int]] = []
+    for t in sorted(seconds):
+        if out and out[-1][1] == t:
+            out[-1][1] = t + 1
+        else:
+            out.append([t, t + 1])
+    return out

@@ -70,6 +70,26 @@ def measured(exp: dict[str, Any]) -> str:
     return str(value)
 
 
+def judged_window(exp: dict[str, Any], phases: list[dict[str, Any]]) -> str:
+    """'0:03–0:06' when the judge left seconds of the phase out (settling), else ''.
+
+    Statistical expectations skip the second after each phase start and fault change, so
+    their numbers differ from the whole-phase endpoint tables; the page says which seconds.
+    """
+    window = exp.get("window")
+    phase = next((p for p in phases if p.get("name") == exp.get("phase")), None)
+    if not window or phase is None:
+        return ""
+    start, end = float(phase["start"]), float(phase["end"])
+    whole = [t for t in range(int(start) - 1, int(end) + 1) if t >= start - 1e-9 and t + 1 <= end + 1e-9]
+    judged = [t for a, b in window for t in range(int(a), int(b))]
+    if judged == whole:
+        return ""
+    from harness.report.svg import fmt_clock
+
+    return ", ".join(f"{fmt_clock(a)}–{fmt_clock(b)}" for a, b in window)
+
+
 def expectation_title(exp: dict[str, Any]) -> str:
     """'bureau-down: ungraceful == 0' or 'bureau-down POST /v1/x: error_rate < 1%'."""
     where = str(exp.get("phase") or "run")

@@ -28,7 +28,8 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(clock=lambda t: fmt_clock(float(t or 0)), measured=fmt.measured, version=__version__)
+    env.globals.update(clock=lambda t: fmt_clock(float(t or 0)), measured=fmt.measured, judged_window=fmt.judged_window,
+                       version=__version__)
     return env
 
 

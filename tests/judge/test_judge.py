@@ -179,7 +179,19 @@ def test_results_have_the_journal_shape():
     data = merge(steady(0, 20))
     r = only(two_phase({"error_rate": "< 1%"}, data), "error_rate")
     assert r.to_dict() == {"phase": "outage", "endpoint": None, "name": "error_rate", "threshold": "< 1%",
-                           "measured": 0.0, "display": "0%", "passed": True, "why": ""}
+                           "measured": 0.0, "display": "0%", "passed": True, "why": "",
+                           "window": [[11, 20]]}  # second 10 settles after the phase starts
+
+
+def test_results_name_the_seconds_they_judged():
+    """A statistical expectation skips the settling seconds, an event one sees the whole phase;
+    the report needs the seconds to say why its number differs from the whole-phase table."""
+    data = merge(steady(0, 20))
+    results = two_phase({"error_rate": "< 1%", "ungraceful": "== 0", "retry_after": "required"}, data,
+                        faults=[{"link": "a->b", "toxic": "down", "start": 4, "end": 6}])
+    assert only(results, "error_rate").window == [[11, 14], [15, 16], [17, 20]]
+    assert only(results, "ungraceful").window == [[10, 20]]
+    assert only(results, "retry_after").window == [[10, 20]]
 
 
 # ------------------------------------------------------------------ recovers_within

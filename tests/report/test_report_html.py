@@ -309,3 +309,21 @@ def test_a_share_short_of_all_never_reads_100_percent():
     assert pct(0.9996) == "99.96%"
     assert pct(0.999999) == ">99.99%"
     assert pct(1.0) == "100%" and pct(0.5) == "50%" and pct(0.994) == "99%" and pct(0.0004) == "0.04%"
+
+
+def test_verdict_rows_name_the_seconds_judged_when_settling_left_some_out(load, tmp_path):
+    """error_rate 1.63% in the verdict table beside 1.3% degraded in the same phase's endpoint
+    table, with nothing saying the judge left the settling second out: the row names its seconds."""
+    journal = load("fail")
+    for e in journal["expectations"]:
+        if e["phase"] == "gateway-down":
+            e["window"] = [[11, 30]] if e["name"] == "error_rate" else [[10, 30]]
+    page = render_all(journal, tmp_path)["report"].read_text()
+    section = page[page.index('<section id="expectations">'):page.index('<section id="endpoints">')]
+    rows = re.findall(r"<tr class=\"(?:pass|fail)\">.*?</tr>", section, re.S)
+    error_rate = next(r for r in rows if ">error_rate<" in r)
+    assert "judged on 0:11–0:30" in text_of(error_rate)
+    assert all("judged on" not in r for r in rows if r is not error_rate)  # whole phase: nothing to say
+    assert "endpoint tables below cover whole phases" in text_of(section)
+    old = render_all(load("fail"), tmp_path / "old")["report"].read_text()  # journals without windows
+    assert "judged on" not in old and "endpoint tables below cover whole phases" not in old
