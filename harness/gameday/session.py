@@ -196,7 +196,9 @@ class GameDay:
         except ChaosdrillError as exc:
             self.book.failure = str(exc)
             raise
-        self.journal.stack = self.rt.describe()
+        from harness.run.execution import run_options
+
+        self.journal.stack = {**self.rt.describe(), **run_options(self.opts.service_args, self.opts.replicas)}
         self.model.links = {lk.name: {"source": lk.source, "target": self._service_of(lk.target)}
                             for lk in [*self.rt.links.values(), *self.rt.edges]}
         self.load = LoadDriver(self.plan, self.rt, self.run_dir)

@@ -20,7 +20,7 @@ from harness.report import formatting as fmt
 from harness.report import junit
 from harness.report.html import render_index, render_report
 from harness.report.markdown import render_summary
-from harness.report.model import read, scenario_name
+from harness.report.model import read, scenario_name, stack_changes
 
 __all__ = ["render_all", "render_suite"]
 
@@ -65,6 +65,7 @@ def render_suite(journals: list[tuple[dict[str, Any], Path]], out_dir: Path,
             "duration": fmt.duration(journal.get("duration_s")),
             "started": fmt.when(journal.get("started_at"), None),
             "reason": journal.get("reason", ""),
+            "changes": stack_changes(journal),
             **counts,
         })
     paths = {"index": out_dir / "index.html", "junit": Path(junit_path) if junit_path else out_dir / "junit.xml"}

@@ -41,6 +41,8 @@ def render_summary(run: Run) -> str:
         f"chaosdrill {env.get('chaosdrill', '?')}, Python {env.get('python', '?')}",
     ]
     lines += [" · ".join(facts), ""]
+    if run.changes:
+        lines += ["**Run with the stack changed:** " + ", ".join(code(c) for c in run.changes), ""]
     lines += [f"**Expectations met: {counts['expectations'] - counts['expectations_failed']}/"
               f"{counts['expectations']}** · **Invariants held: {counts['invariants'] - counts['invariants_failed']}/"
               f"{counts['invariants']}** · Faults injected: {len(run.faults)}", ""]

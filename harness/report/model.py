@@ -85,6 +85,9 @@ class Run:
     invariants: list[dict[str, Any]]
     phase_tables: list[PhaseTable] = field(default_factory=list)
     state_rows: list[StateRow] = field(default_factory=list)
+    # what the command line changed in the stack ("lending --no-fallback --no-breaker"): a drill
+    # run against deliberately weakened services must say so where its verdict is
+    changes: list[str] = field(default_factory=list)
 
     @property
     def has_metrics(self) -> bool:
@@ -149,10 +152,37 @@ def read(journal: dict[str, Any]) -> Run:
         unjudged_phases=unjudged,
         invariants=list(journal.get("invariants") or []),
     )
+    run.changes = stack_changes(journal)
     if series is not None:
         run.phase_tables = [_phase_table(series, p) for p in phases]
     run.state_rows = service_state_rows(journal.get("service_metrics") or [])
     return run
+
+
+def stack_changes(journal: dict[str, Any]) -> list[str]:
+    """'lending --no-fallback --no-breaker', 'lending x2': from the journal's stack section, or for
+    journals written before it recorded them, from the command line in `environment.argv`."""
+    stack = journal.get("stack") or {}
+    service_args: dict[str, list[str]] = {k: list(v) for k, v in (stack.get("service_args") or {}).items()}
+    replicas: dict[str, Any] = dict(stack.get("replicas") or {})
+    if "service_args" not in stack and "replicas" not in stack:
+        argv = [str(a) for a in (journal.get("environment") or {}).get("argv") or []]
+        for i, arg in enumerate(argv):
+            flag, eq, value = arg.partition("=")
+            if flag not in ("--service-arg", "--replicas"):
+                continue
+            if not eq:
+                value = argv[i + 1] if i + 1 < len(argv) else ""
+            name, sep, rest = value.partition("=")
+            if not sep or not name:
+                continue
+            if flag == "--service-arg":
+                service_args.setdefault(name, []).extend(rest.split())
+            else:
+                replicas[name] = rest
+    out = [f"{name} {' '.join(args)}" for name, args in service_args.items() if args]
+    out += [f"{name} x{n}" for name, n in replicas.items()]
+    return out
 
 
 def _fault(f: dict[str, Any], t_end: float) -> Fault:

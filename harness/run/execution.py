@@ -46,6 +46,16 @@ class RunOptions:
     master_port: int | None = None
 
 
+def run_options(service_args: dict[str, list[str]], replicas: dict[str, int]) -> dict[str, Any]:
+    """The command line's changes to the stack, for the journal's `stack` section (and the report's banner)."""
+    out: dict[str, Any] = {}
+    if service_args:
+        out["service_args"] = {k: list(v) for k, v in service_args.items()}
+    if replicas:
+        out["replicas"] = dict(replicas)
+    return out
+
+
 class Interrupted(Exception):
     def __init__(self, signame: str) -> None:
         super().__init__(f"interrupted by {signame}")
@@ -97,8 +107,10 @@ async def execute(plan: Plan, journal: Journal, opts: RunOptions) -> None:
     try:
         try:
             opts.progress.event(f"starting stack {plan.stack.name}...")
+            changed = run_options(opts.service_args, opts.replicas)
+            journal.stack = dict(changed)  # even if the stack never starts, the report says what was changed
             await rt.start()
-            journal.stack = rt.describe()
+            journal.stack = {**rt.describe(), **changed}
             _refuse_toxics_the_server_lacks(plan, rt.client)
             load = LoadDriver(plan, rt, opts.run_dir, master_bind=opts.master_bind, master_port=opts.master_port)
             load.start()

@@ -327,3 +327,30 @@ def test_verdict_rows_name_the_seconds_judged_when_settling_left_some_out(load, 
     assert "endpoint tables below cover whole phases" in text_of(section)
     old = render_all(load("fail"), tmp_path / "old")["report"].read_text()  # journals without windows
     assert "judged on" not in old and "endpoint tables below cover whole phases" not in old
+
+
+def test_a_run_against_changed_services_says_so_in_the_banner_summary_and_index(load, tmp_path):
+    """`--service-arg lending="--no-fallback --no-breaker"` failed the drill on purpose; the page only
+    had it in the appendix's argv, so its FAILED banner read like an outage of the real system."""
+    from harness.report import render_suite
+
+    new = load("fail")
+    new["stack"] = {**(new.get("stack") or {}), "service_args": {"lending": ["--no-fallback", "--no-breaker"]},
+                    "replicas": {"lending": 2}}
+    old = load("fail")  # journals before the stack section recorded them: read from the command line
+    old["stack"] = {k: v for k, v in (old.get("stack") or {}).items() if k not in ("service_args", "replicas")}
+    old.setdefault("environment", {})["argv"] = [
+        "run", "scenarios/x.yaml", "--service-arg", "lending=--no-fallback", "--service-arg=lending=--no-breaker",
+        "--replicas", "lending=2"]
+    for name, journal in (("new", new), ("old", old)):
+        paths = render_all(journal, tmp_path / name)
+        page = paths["report"].read_text()
+        banner = text_of(page[page.index('<section id="verdict">'):page.index('<div class="facts">')])
+        assert "Run with the stack changed: lending --no-fallback --no-breaker , lending x2" in banner, name
+        assert "lending --no-fallback --no-breaker" in paths["summary"].read_text()
+    index = render_suite([(new, tmp_path / "new"), (load("pass"), tmp_path / "pass")], tmp_path)["index"]
+    rows = re.findall(r"<tr class=.*?</tr>", index.read_text(), re.S)
+    assert "stack changed: lending --no-fallback --no-breaker" in text_of(rows[0])
+    assert "stack changed" not in text_of(rows[1])
+    plain = render_all(load("pass"), tmp_path / "plain")["report"].read_text()
+    assert "stack changed" not in plain
