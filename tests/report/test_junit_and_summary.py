@@ -119,7 +119,7 @@ def test_suite_index_and_combined_junit(tmp_path, load, monkeypatch):
         row = index[index.rindex("<tr", 0, index.index(f"../runs/{name}/")):]
         assert word in row[:row.index("</tr>")]
     assert "1 of 3 drills passed" in index
-    banner = index[index.index('class="banner'):index.index("</div>\n<table")]
+    banner = index[index.index('class="banner'):index.index("<table")]
     # when (first start to last end), drill time (53.4 + 58.4 + 49.4 s), where, what ran it
     assert "2026-11-23 09:29:54 → 09:30:52 UTC" in banner and "2 min 41 s of drills" in banner
     assert "ci-runner-3, 2 CPUs" in banner and "chaosdrill 0.1.0" in banner

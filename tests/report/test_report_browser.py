@@ -137,3 +137,38 @@ def test_the_checks_catch_a_bad_page(browser, tmp_path):
     assert any("boom" in e["message"] for e in console)
     assert "http://127.0.0.1:9/logo.png" in urls
     assert browser.execute_script(OVERLAPS_JS) == [[0, "overlapping", "labels"]]
+
+
+# Page-wide horizontal overflow, and table cells whose text runs out of the cell (into its neighbour).
+NARROW_JS = """
+const out = [];
+const doc = document.documentElement;
+if (doc.scrollWidth > window.innerWidth + 1) out.push(['page wider than the window', doc.scrollWidth, window.innerWidth]);
+document.querySelectorAll('td, th').forEach(c => {
+  if (c.scrollWidth > c.clientWidth + 1) out.push(['cell overflows', c.textContent.trim().slice(0, 40)]);
+});
+return out;
+"""
+
+
+@pytest.mark.parametrize("name", ["fail", "recorded-credit-bureau-outage"])
+def test_report_reads_on_a_phone_width(browser, rendered, tmp_path, load, name):
+    """At 420 px the endpoint tables' numbers ran into each other ('5.3 ms5.3 ms') and the verdict
+    table was cut off at the page's edge; wide parts now scroll on their own, inside the page."""
+    from harness.report import render_suite
+
+    try:
+        browser.set_window_size(420, 900)
+        width = browser.execute_script("return window.innerWidth")
+        assert width <= 440, width  # the window really is narrow
+        open_page(browser, rendered[name]["report"])
+        assert browser.execute_script(NARROW_JS) == []
+        # charts keep 2/3 of their drawn size at least (11 px labels stay >= 7 px) and scroll instead
+        widths = browser.execute_script(
+            "return [...document.querySelectorAll('svg.chart')].map(s => s.getBoundingClientRect().width)")
+        assert len(widths) == 4 and min(widths) >= 640, widths
+        index = render_suite([(load(name), rendered[name]["report"].parent)], tmp_path, None)["index"]
+        open_page(browser, index)
+        assert browser.execute_script(NARROW_JS) == []
+    finally:
+        browser.set_window_size(1200, 900)
