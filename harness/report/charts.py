@@ -10,7 +10,7 @@ import math
 from html import escape
 
 from harness.metrics.series import OUTCOME_CLASSES
-from harness.report.model import Run, StateRow
+from harness.report.model import Fault, Run, StateRow
 from harness.report.svg import (
     MARGIN_LEFT,
     MARGIN_RIGHT,
@@ -77,7 +77,7 @@ def timeline(run: Run) -> str:
         f.add(f'<rect class="{cls}" x="{a:.1f}" y="{y + 3}" width="{max(b - a, 2):.1f}" height="{lane - 6}" rx="3">'
               f'<title>{escape(fault.label)} ({fmt_clock(fault.start)}–{fmt_clock(fault.end)}) {escape(fault.result)}'
               f'</title></rect>')
-        label = fault.label + (" — FAILED to apply" if fault.failed else "")
+        label = lane_label(fault) + (" — FAILED to apply" if fault.failed else "")
         room = {"in": b - a - 8, "right": WIDTH - MARGIN_RIGHT - b - 6, "left": a - 9}
         fits = [side for side in room if text_width(label) <= room[side]]
         side = fits[0] if fits else max(room, key=room.__getitem__)  # else the most room, label cut to it
@@ -109,6 +109,15 @@ def timeline(run: Run) -> str:
               f'<text x="{px + 8:.1f}" y="{lane_y}">N{n}</text></g>')
     f.time_axis()
     return f.render("timeline of phases, faults, aborts and notes", "chart timeline")
+
+
+def lane_label(fault: Fault) -> str:
+    """'lending->credit-bureau-a: http_latency (upstream) latency=5000 ...': the target first, so a
+    label cut to fit still tells the lanes apart (the whole label is in the band's tooltip)."""
+    suffix = f" on {fault.target}"
+    if fault.target and fault.label.endswith(suffix):
+        return f"{fault.target}: {fault.label[:-len(suffix)]}"
+    return fault.label
 
 
 def throughput(run: Run) -> str:

@@ -354,3 +354,22 @@ def test_a_run_against_changed_services_says_so_in_the_banner_summary_and_index(
     assert "stack changed" not in text_of(rows[1])
     plain = render_all(load("pass"), tmp_path / "plain")["report"].read_text()
     assert "stack changed" not in plain
+
+
+def test_a_cut_fault_label_keeps_its_target(load, tmp_path):
+    """credit-bureau-slow: four labels cut to '... on lending->credit-bure…' and '... on lending->…',
+    so the lanes of replica a and b read the same; the target leads and survives the cut."""
+    journal = load("pass")
+    for f, replica in zip(journal["faults"], "ab"):
+        f["kind"], f["stream"] = "http_latency", "upstream"
+        f["attributes"] = {"latency": 5000, "jitter": 1000}
+        f["toxicity"] = 0.3
+        f["label"] = f"http_latency (upstream) latency=5000 jitter=1000 toxicity=0.3 on lending->credit-bureau-{replica}"
+        f["applied_at"], f["removed_at"] = 10.0, 14.0  # a short band: the label goes beside it, cut
+    page = render_all(journal, tmp_path)["report"].read_text()
+    timeline = page[page.index('<section id="timeline">'):page.index('<section id="charts">')]
+    svg = ET.fromstring(re.search(r"<svg.*?</svg>", timeline, re.S).group(0))
+    labels = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text") if "fault-label" in (t.get("class") or "")]
+    assert len(labels) == 2 and any(t.endswith("…") for t in labels), labels
+    assert labels[0].startswith("lending->credit-bureau-a: http_latency") and \
+        labels[1].startswith("lending->credit-bureau-b: http_latency"), labels
