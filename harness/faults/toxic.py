@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.faults.base import Fault, Target, in_thread
+from harness.scenario.toxics import attribute_units
 
 
 class ToxicFault(Fault):
@@ -27,14 +28,16 @@ class ToxicFault(Fault):
         return {"link": self.link}
 
     def describe(self) -> str:
-        attrs = " ".join(f"{k}={v}" for k, v in self.attributes.items())
+        units = attribute_units(self.toxic)
+        attrs = " ".join(f"{k}={v}{units.get(k, '') if isinstance(v, (int, float)) else ''}"
+                         for k, v in self.attributes.items())
         extra = "" if self.toxicity >= 1 else f" toxicity={self.toxicity:g}"
         stream = "" if self.stream == "downstream" else f" ({self.stream})"
         return f"{self.toxic}{stream} {attrs}{extra} on {self.link}".replace("  ", " ")
 
     def details(self) -> dict[str, Any]:
         return {"kind": self.toxic, "stream": self.stream, "toxicity": self.toxicity,
-                "attributes": self.attributes}
+                "attributes": self.attributes, "units": attribute_units(self.toxic)}
 
     async def apply(self, stack: Target) -> str:
         self._proxy = stack.link(self.link).proxy

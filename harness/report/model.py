@@ -199,7 +199,8 @@ def _fault(f: dict[str, Any], t_end: float) -> Fault:
         attrs = {"stream": f["stream"], **attrs}
     if f.get("toxicity") not in (None, 1, 1.0):
         attrs["toxicity"] = f["toxicity"]
-    attr_text = " ".join(f"{k}={v}" for k, v in attrs.items())
+    units = f.get("units") or {}  # recorded by the run since units were; older journals have none
+    attr_text = " ".join(f"{k}={v}{units.get(k, '') if isinstance(v, (int, float)) else ''}" for k, v in attrs.items())
     label = str(f.get("label") or f"{kind} {attr_text} on {where}".replace("  ", " "))
     applied = f.get("applied_at")
     start = float(applied if applied is not None else f.get("scheduled_at") or 0.0)

@@ -37,6 +37,20 @@ TOXICS: dict[str, dict[str, Attr]] = {
     "http_latency": {"latency": Attr("ms", True), "jitter": Attr("ms"), "method": Attr("text"), "path": Attr("text")},
 }
 TOXIC_NAMES = tuple(TOXICS)
+# The unit a bare number is in, for people: a label reads "latency=800ms", not "latency=800".
+_COUNT_UNITS = {("bandwidth", "rate"): "KB/s", ("limit_data", "bytes"): "B", ("slicer", "average_size"): "B",
+                ("slicer", "size_variation"): "B"}
+
+
+def attribute_units(toxic: str) -> dict[str, str]:
+    """Each numeric attribute's unit suffix ("ms", "us", "B", "KB/s"), for labels and the journal."""
+    out: dict[str, str] = {}
+    for key, attr in TOXICS.get(toxic, {}).items():
+        if attr.kind in ("ms", "us"):
+            out[key] = attr.kind
+        elif (toxic, key) in _COUNT_UNITS:
+            out[key] = _COUNT_UNITS[(toxic, key)]
+    return out
 
 
 class AttributeError_(ValueError):

@@ -64,15 +64,19 @@ class Breaker:
         self.failures = 0
         self.opened_at = 0.0
         self.trial_running = False
-        self.gauge = gauge.labels(dependency=name)
-        self.gauge.set(CLOSED)
+        # A switched-off breaker exports no state: a steady "closed" would tell a report
+        # reader that a breaker guarded the dependency and never tripped.
+        self.gauge = gauge.labels(dependency=name) if enabled else None
+        if self.gauge is not None:
+            self.gauge.set(CLOSED)
 
     def _set(self, state: int, error: str = "") -> None:
         if state != self.state:
             fields = {"error": error} if error else {}
             event(log, "breaker", dependency=self.name, old=STATE_NAMES[self.state], new=STATE_NAMES[state], **fields)
             self.state = state
-            self.gauge.set(state)
+            if self.gauge is not None:
+                self.gauge.set(state)
 
     def allow(self) -> bool:
         """May a call go out now? In half-open, only one trial at a time."""

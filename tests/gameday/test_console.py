@@ -147,7 +147,7 @@ def test_the_terminal_closing_or_ctrl_c_still_removes_faults_and_writes_the_reco
         gd.wait_for("success", timeout=10)  # the console is up (not the lines printed while starting)
         pids = gd.remember_pids()
         gd.type("latency credit-bureau-a 300ms")
-        gd.wait_for("g1: latency latency=300 on lending->credit-bureau-a", timeout=10)
+        gd.wait_for("g1: latency latency=300ms on lending->credit-bureau-a", timeout=10)
         if ending == "SIGHUP":
             gd.kill_terminal()  # the terminal closes: SIGHUP to the game day
         else:

@@ -140,6 +140,13 @@ def test_retry_after_required_counts_degraded_answers_without_it():
     assert ok.passed
 
 
+def test_retry_after_with_no_degraded_answers_says_it_was_not_exercised():
+    """Nothing to check is not '0 of 0': a reader must see the requirement was never put to the test."""
+    r = only(two_phase({"retry_after": "required"}, merge(steady(0, 10), steady(10, 20, ungraceful=10))), "retry_after")
+    assert r.passed and r.measured == 0
+    assert r.display == "not exercised: no degraded answers to check"
+
+
 # ------------------------------------------------------------------ endpoints and empty windows
 
 

@@ -373,3 +373,19 @@ def test_a_cut_fault_label_keeps_its_target(load, tmp_path):
     assert len(labels) == 2 and any(t.endswith("…") for t in labels), labels
     assert labels[0].startswith("lending->credit-bureau-a: http_latency") and \
         labels[1].startswith("lending->credit-bureau-b: http_latency"), labels
+
+
+def test_fault_attributes_carry_their_units_in_the_label_and_the_fault_table():
+    """'latency=5000 jitter=1000' leaves a reader guessing; the unit is in the label and the table."""
+    from harness.faults.toxic import ToxicFault
+    from harness.report.model import _fault
+
+    fault = ToxicFault("lending->credit-bureau-a", "latency", "f1", attributes={"latency": 5000, "jitter": 1000})
+    assert fault.describe() == "latency latency=5000ms jitter=1000ms on lending->credit-bureau-a"
+    record = {"id": "f1", "phase": "p", "target": fault.target, **fault.details(), "label": fault.describe(),
+              "scheduled_at": 1.0, "applied_at": 1.0, "removed_at": 2.0, "result": "ok"}
+    assert _fault(record, 3.0).attributes == "latency=5000ms jitter=1000ms"
+    bandwidth = ToxicFault("a->b", "bandwidth", "f2", attributes={"rate": 1})
+    assert "rate=1KB/s" in bandwidth.describe()
+    old = {**record, "units": None}  # a journal from before units were recorded still renders
+    assert _fault(old, 3.0).attributes == "latency=5000 jitter=1000"
