@@ -389,3 +389,12 @@ def test_fault_attributes_carry_their_units_in_the_label_and_the_fault_table():
     assert "rate=1KB/s" in bandwidth.describe()
     old = {**record, "units": None}  # a journal from before units were recorded still renders
     assert _fault(old, 3.0).attributes == "latency=5000 jitter=1000"
+
+
+def test_the_verdict_defines_its_outcome_words(rendered):
+    """'ungraceful' and 'error_rate' are chaosdrill's words: the page a manager reads says what they mean."""
+    page = rendered["fail"]["report"].read_text()
+    terms = page[page.index('id="terms"'):]
+    terms = text_of(terms[:terms.index("</p>")])
+    for word in ("success", "degraded", "rejected", "ungraceful", "error_rate"):
+        assert word in terms
