@@ -52,6 +52,7 @@ async def _up(stack, replicas, service_args, fault_proxy, backend) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    start: asyncio.Task | None = None
     try:
         print(f"starting stack {stack.name}...", file=sys.stderr, flush=True)
         start = asyncio.create_task(rt.start())
@@ -76,6 +77,11 @@ async def _up(stack, replicas, service_args, fault_proxy, backend) -> int:
         print("stopping...", file=sys.stderr, flush=True)
         return 0
     finally:
+        # Cancelled itself (a Ctrl-C before the handlers above were in place): let the
+        # start finish winding down first, or stop() runs while a server is still starting.
+        if start is not None and not start.done():
+            start.cancel()
+            await asyncio.gather(start, return_exceptions=True)
         await rt.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

@@ -91,7 +91,13 @@ def start_proxy_server(
         # needs the server to remove its faults before stopping it.
         process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL,
                                    start_new_session=new_session)
-    line = _read_line(process, timeout)
+    try:
+        line = _read_line(process, timeout)
+    except BaseException:
+        # Ctrl-C (or anything else) while the server starts: it runs in its own
+        # session, so nothing else would ever stop it.
+        ProxyServerProcess(process, "", log, own_log).stop()
+        raise
     if line.startswith(READY_PREFIX):
         return ProxyServerProcess(process, line[len(READY_PREFIX) :].strip(), log, own_log)
     server = ProxyServerProcess(process, "", log, own_log=False)

@@ -199,7 +199,17 @@ class StackRuntime:
         if url:
             self.fault_proxy = FaultProxyServer(url=url)
         else:
-            self.fault_proxy = await asyncio.to_thread(start_builtin, self.log_dir / "fault-proxy.log")
+            # The server starts in a thread that a cancellation (Ctrl-C, SIGTERM) cannot stop:
+            # wait for it even then, so stop() ends the server instead of leaving it running.
+            starting = asyncio.ensure_future(asyncio.to_thread(start_builtin, self.log_dir / "fault-proxy.log"))
+            try:
+                self.fault_proxy = await asyncio.shield(starting)
+            except asyncio.CancelledError:
+                try:
+                    self.fault_proxy = await starting
+                except Exception:
+                    pass
+                raise
         if self.state:
             self.state.set_fault_proxy(self.fault_proxy.url, self.fault_proxy.pid)
         self.client = FaultProxyClient(self.fault_proxy.url)

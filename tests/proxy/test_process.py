@@ -119,3 +119,32 @@ def test_threaded_server_in_process(echo_upstream):
         round_trip(connect(port), b"in-process")
     with pytest.raises(OSError):
         connect(port, timeout=1)
+
+
+def test_interrupt_while_the_server_starts_stops_it(monkeypatch):
+    """Ctrl-C while waiting for the ready line (new_session: the signal never reaches
+    the server) must not leave the server running with no owner."""
+    import harness.proxy.process as process_mod
+
+    started = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        p = real_popen(*args, **kwargs)
+        started.append(p)
+        return p
+
+    def interrupted(process, timeout):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(process_mod.subprocess, "Popen", recording_popen)
+    monkeypatch.setattr(process_mod, "_read_line", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        start_proxy_server(port=0, new_session=True)
+    assert len(started) == 1
+    try:
+        assert started[0].poll() is not None, "the fault proxy server was left running"
+    finally:
+        if started[0].poll() is None:
+            started[0].kill()
+            started[0].wait()

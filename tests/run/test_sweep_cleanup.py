@@ -1,0 +1,93 @@
+"""Exit paths found by a sweep of user mistakes: nothing may be left running."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from pathlib import Path
+
+from harness.stack.model import load_stack
+from harness.stack.runtime import StackOptions, StackRuntime
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_cancelling_the_start_while_the_fault_proxy_starts_stops_the_server(tmp_path, isolated_state, monkeypatch):
+    """Ctrl-C during `stack up` / `run` cancels rt.start() while the server starts in a
+    thread; the server it then finishes starting must still be stopped by rt.stop()."""
+    import harness.faultproxy.launcher as launcher
+    import harness.proxy.process as process_mod
+    import harness.stack.runtime as runtime_mod
+
+    started: list[subprocess.Popen] = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(*args, **kwargs):
+        p = real_popen(*args, **kwargs)
+        started.append(p)
+        return p
+
+    real_start = launcher.start_builtin
+
+    def slow_start(*args, **kwargs):
+        time.sleep(0.5)  # still starting when the cancellation comes
+        return real_start(*args, **kwargs)
+
+    monkeypatch.setattr(process_mod.subprocess, "Popen", recording_popen)
+    monkeypatch.setattr(runtime_mod, "start_builtin", slow_start)
+    stack = load_stack(ROOT / "tests" / "fixtures" / "stacks" / "echo.yaml")
+    rt = StackRuntime(stack, StackOptions(state_dir=str(tmp_path / "s")))
+
+    async def scenario():
+        start = asyncio.create_task(rt.start())
+        await asyncio.sleep(0.1)
+        start.cancel()
+        await asyncio.gather(start, return_exceptions=True)
+        await rt.stop()
+
+    asyncio.run(scenario())
+    try:
+        assert started, "the fault proxy server was never started"
+        for p in started:
+            assert p.poll() is not None, "the fault proxy server was left running"
+    finally:
+        for p in started:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def test_stack_up_cancelled_early_lets_the_start_wind_down_before_stopping(isolated_state, monkeypatch):
+    """A Ctrl-C that lands before `stack up` installs its own handlers cancels _up itself
+    (asyncio.run's handler); stop() must then wait for the start task, or a fault proxy
+    server that finishes starting after stop() is left running."""
+    import harness.commands.stack as stack_cmd
+    import harness.stack.docker_backend as docker_backend
+
+    events: list[str] = []
+
+    class FakeRuntime:
+        async def start(self):
+            events.append("start")
+            try:
+                await asyncio.sleep(5)
+            finally:
+                events.append("start ended")
+
+        async def stop(self):
+            events.append("stop")
+
+    monkeypatch.setattr(docker_backend, "make_runtime", lambda *a, **k: FakeRuntime())
+    stack = load_stack(ROOT / "tests" / "fixtures" / "stacks" / "echo.yaml")
+
+    async def scenario():
+        up = asyncio.create_task(stack_cmd._up(stack, {}, {}, None, None))
+        while "start" not in events:
+            await asyncio.sleep(0.01)
+        up.cancel()
+        await asyncio.gather(up, return_exceptions=True)
+
+    asyncio.run(scenario())
+    assert "stop" in events and "start ended" in events
+    assert events.index("start ended") < events.index("stop"), events
