@@ -49,6 +49,9 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     from harness.scenario import Scenario
     from harness.stack.model import load_stack
 
+    from harness.commands.run import check_output_paths
+
+    check_output_paths(args)
     stack = load_stack(args.stack)
     known_links = stack.fault_links()
     links = args.links or list(stack.links)

@@ -64,10 +64,29 @@ def parse_pairs(items: list[str], flag: str, as_int: bool = False) -> dict[str, 
     return out
 
 
+def check_output_paths(args: argparse.Namespace) -> None:
+    """--report-dir and --junit must be usable before anything starts (not found out after a drill)."""
+    report_dir = args.report_dir
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = "it is a file, not a folder" if report_dir.is_file() else (exc.strerror or str(exc))
+        raise UsageError(f"--report-dir {report_dir}: cannot use it as the reports folder: {why}") from None
+    junit = getattr(args, "junit", None)
+    if junit is not None:
+        if junit.is_dir():
+            raise UsageError(f"--junit {junit}: is a folder; give the path of the file to write, "
+                             f"e.g. {junit / 'junit.xml'}")
+        parent = next((p for p in [junit.parent, *junit.parent.parents] if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise UsageError(f"--junit {junit}: {parent} is a file, not a folder")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.scenario import load_scenario
     from harness.stack.runtime import check_service_options
 
+    check_output_paths(args)
     service_args = parse_pairs(args.service_arg, "--service-arg")
     replicas = parse_pairs(args.replicas, "--replicas", as_int=True)
     # Validate everything before starting anything, and say everything that is wrong at once.
@@ -110,8 +129,12 @@ def run_suite(loaded: list[tuple[Path, Any]], args: argparse.Namespace, service_
     elif args.junit and outcomes:
         import shutil
 
-        args.junit.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(outcomes[0][1] / "junit.xml", args.junit)
+        try:
+            args.junit.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(outcomes[0][1] / "junit.xml", args.junit)
+        except OSError as exc:
+            raise UsageError(f"--junit {args.junit}: cannot write it: {exc.strerror or exc} "
+                             f"(the drill's own copy: {outcomes[0][1] / 'junit.xml'})") from None
     return outcomes, worst
 
 

@@ -16,7 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ChaosdrillError
+from harness.errors import ChaosdrillError, UsageError
 from harness.run.progress import Progress
 
 
@@ -44,7 +44,10 @@ def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, rep
     while run_dir.exists():
         n += 1
         run_dir = report_dir / f"{run_id}-{n}"
-    run_dir.mkdir(parents=True)
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as exc:
+        raise UsageError(f"--report-dir {report_dir}: cannot create {run_dir}: {exc.strerror or exc}") from None
     scenario_data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
     scenario_data["path"] = str(path)
     journal = Journal(run_dir.name, scenario_data)
