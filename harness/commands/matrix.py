@@ -64,6 +64,12 @@ def cmd_matrix(args: argparse.Namespace) -> int:
             raise UsageError(f"--faults: unknown fault kind {f!r}; known: {', '.join(BY_NAME)}")
     if args.users < 1:
         raise UsageError("--users must be at least 1")
+    import math
+
+    for flag, value, least in (("--baseline", args.baseline, "above 0"), ("--fault-time", args.fault_time, "above 0"),
+                               ("--settle", args.settle, "0 or more")):
+        if not math.isfinite(value) or value < 0 or (value == 0 and least == "above 0"):
+            raise UsageError(f"{flag} {value:g}: seconds must be {least}")
     targets = {}
     for link in links:
         to = link.split("->", 1)[1]
