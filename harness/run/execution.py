@@ -174,6 +174,11 @@ async def _first_metrics(load: LoadDriver, timeout: float = 30.0) -> list[dict]:
         if records:
             return records
         if not load.running():
+            if load.popen is not None and load.popen.poll() == 2:
+                # The load's own usage error: the scenario's load section (locustfile,
+                # user_classes) is at fault, as a --service-arg a service refuses is.
+                raise UsageError(f"{load.plan.scenario.source or load.plan.scenario.title}: load: the load process refused "
+                                 f"its config: {load.failure_text()}")
             raise HarnessError(f"the load process exited before sending any request: {load.failure_text()}")
         await asyncio.sleep(0.1)
     raise HarnessError(f"the load sent no request within {timeout:g}s: {load.failure_text()}")

@@ -28,3 +28,24 @@ def test_junit_that_is_a_folder_is_refused_before_the_drill(tmp_path, isolated_s
     assert "Traceback" not in res.stderr + res.stdout
     assert f"--junit {folder}: is a folder" in res.stderr
     assert "starting stack" not in res.stderr
+
+
+def test_a_load_section_the_load_process_refuses_is_exit_2_and_cleaned_up(tmp_path, isolated_state):
+    """user_classes naming no class of the locustfile: the load process exits 2 (its usage
+    error); the drill is bad input (2), not a harness failure (3), and nothing is left."""
+    from tests.run.conftest import ROOT, only_journal
+
+    scenario = tmp_path / "bad-load.yaml"
+    scenario.write_text(
+        "title: bad load\nplan: x\n"
+        f"stack: {ROOT / 'tests/fixtures/stacks/echo.yaml'}\n"
+        "load: {users: 2, spawn_rate: 2, user_classes: [NoSuchUser]}\n"
+        "phases:\n  - {name: baseline, duration: 2s}\n"
+    )
+    res = run_cli(["run", str(scenario), "--report-dir", str(tmp_path / "r")], tmp_path, timeout=120)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "Traceback" not in res.stdout + res.stderr
+    assert "NoSuchUser" in res.stdout
+    journal = only_journal(tmp_path / "r")
+    assert journal["exit_code"] == 2
+    assert journal["leftovers"]["checked"]
