@@ -42,6 +42,8 @@ def load_journal(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: no such journal file") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not a chaosdrill journal (not UTF-8 text: {exc.reason} at byte {exc.start})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -71,6 +73,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     paths = [p / "journal.json" if p.is_dir() else p for p in args.journals]
     loaded = [(load_journal(p), p) for p in paths]
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out}: is a file; give a folder to write the reports into")
+    if args.junit is not None and args.junit.is_dir():
+        raise UsageError(f"--junit {args.junit}: is a folder; give the path of the file to write")
     if len(loaded) == 1:
         journal, path = loaded[0]
         out = args.out or path.parent

@@ -198,8 +198,11 @@ def replay(journal_path: Path, out_path: Path) -> Path:
         raise UsageError(f"replay: {journal_path} is not JSON: {exc}") from None
     text = render_yaml(journal)
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(text)
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(text)
+    except OSError as exc:
+        raise UsageError(f"--out {out_path}: cannot write the scenario there: {exc.strerror or exc}") from None
     validate(out_path)
     return out_path
 
