@@ -71,6 +71,13 @@ def check_scenario(data: dict[str, Any], report: Report, stack: Any = None) -> N
                 report(("phases", i, "faults", j, "link"), unknown_name("link", link, links))
             if isinstance(service, str) and service not in stack.services:
                 report(("phases", i, "faults", j, "service"), unknown_name("service", service, services))
+            instance = fault.get("instance")
+            if (isinstance(service, str) and service in stack.services and isinstance(instance, int)
+                    and not isinstance(instance, bool) and instance >= stack.services[service].replicas):
+                count = stack.services[service].replicas
+                report(("phases", i, "faults", j, "instance"),
+                       f"service {service!r} has {count} instance(s) in stack {stack.name} "
+                       f"(0{f'-{count - 1}' if count > 1 else ''}); no instance {instance}")
         for j, action in _items(phase.get("actions")):
             service = action.get("service")
             if isinstance(service, str) and service not in stack.services:
