@@ -65,6 +65,13 @@ class Service(StrictModel):
     restart_on_kill: bool = True
     image: str | None = None
 
+    @model_validator(mode="after")
+    def _ports_fit(self) -> "Service":
+        if isinstance(self.port, int) and self.port + self.replicas - 1 > 65535:
+            raise ValueError(f"port {self.port} with {self.replicas} replicas needs ports up to "
+                             f"{self.port + self.replicas - 1}, beyond 65535")
+        return self
+
 
 class Link(StrictModel):
     """A proxied dependency edge; from/to default to the two sides of its key "from->to"."""

@@ -179,6 +179,9 @@ class StackRuntime:
                     port = free_port(HOST)
                 else:
                     port = int(svc.port) + index
+                    if port > 65535:
+                        raise UsageError(f"service {name}: port {svc.port} with {count} instance(s) needs ports up "
+                                         f"to {int(svc.port) + count - 1}, beyond 65535; give a lower port")
                     ensure_free(port, f"service {name}")
                 group.append(
                     Instance(

@@ -91,3 +91,18 @@ def test_stack_up_cancelled_early_lets_the_start_wind_down_before_stopping(isola
     asyncio.run(scenario())
     assert "stop" in events and "start ended" in events
     assert events.index("start ended") < events.index("stop"), events
+
+
+def test_a_fixed_port_that_replicas_push_past_65535_is_bad_input(tmp_path, isolated_state):
+    """--replicas can make a valid fixed port overflow: one line, exit 2, before anything starts
+    (was an OverflowError reported as an internal error, exit 3)."""
+    import pytest
+
+    from harness.errors import UsageError
+
+    stack_file = tmp_path / "top.yaml"
+    stack_file.write_text('name: top\nentry: api\nservices:\n  api:\n'
+                          '    command: ["{python}", "-m", "http.server", "{port}"]\n    port: 65535\n')
+    rt = StackRuntime(load_stack(stack_file), StackOptions(state_dir=str(tmp_path / "s"), replicas={"api": 2}))
+    with pytest.raises(UsageError, match="port 65535 with 2 instance"):
+        rt._plan_instances()
