@@ -76,11 +76,12 @@ async def run_gameday(opts: GamedayOptions, console: bool = True) -> int:
             else:
                 await _run_plain(session)
         except asyncio.CancelledError:
-            session.log("gameday_interrupted", f"interrupted by {session.ended_by or 'cancellation'} while starting")
+            why = f"interrupted by {session.ended_by or 'cancellation'} while starting"
+            session.log("gameday_interrupted", why)
+            session.book.interrupted = why
         except ChaosdrillError as exc:
             session.book.failure = session.book.failure or str(exc)
             session.book.failure_code = exc.exit_code
-            opts.progress.event(f"chaosdrill: error: {exc}")
     finally:
         phase["now"] = "closing"
         session.trace("closing")
@@ -88,7 +89,9 @@ async def run_gameday(opts: GamedayOptions, console: bool = True) -> int:
         session.trace("closed")
         for sig in SIGNALS:
             loop.remove_signal_handler(sig)
-    _print_summary(session, data)
+    _print_summary(session, data)  # a failure's message is its verdict line, said once
+    if not data and session.book.failure:  # nothing started, so no record and no verdict: say it here
+        print(f"chaosdrill: error: {session.book.failure}", file=sys.stderr)
     code = int(data.get("exit_code", 3)) if data else (session.book.failure_code or 3)
     if session.console_abandoned:
         # The record is written and everything stopped; the console's threads may never end.

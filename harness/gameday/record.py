@@ -55,6 +55,7 @@ class RecordBook:
         self._recovering_since: float | None = None
         self.failure: str | None = None
         self.failure_code = 3
+        self.interrupted = ""  # why the game day ended before it was running, e.g. "interrupted by SIGINT while starting"
 
     # ------------------------------------------------------------ names
     def phase_names(self) -> list[str]:
@@ -408,10 +409,12 @@ class RecordBook:
                             **({"path": str(gd.opts.scenario)} if gd.opts.scenario else {})}
         if self.failure:
             journal.status, journal.exit_code, journal.reason = "error", self.failure_code, self.failure
+        elif self.interrupted:  # stopped before the load ran: nothing was tried, so nothing passed
+            journal.status, journal.exit_code, journal.reason = "aborted", 130, self.interrupted
         else:
             journal.status, journal.exit_code, journal.reason = "passed", 0, ""
         data = journal.to_dict()
-        if not self.failure:
+        if not self.failure and not self.interrupted:
             try:
                 data = decide(data, self.record_scenario(phases))
             except Exception as exc:

@@ -145,3 +145,4 @@ def test_an_unusable_report_dir_is_one_line_and_exit_2(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert f"--report-dir {blocker / 'reports'}" in proc.stderr and "Traceback" not in proc.stderr
     assert "starting stack" not in proc.stderr
+
