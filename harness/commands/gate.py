@@ -59,11 +59,12 @@ def _with_profile(loaded: list, profile: str, directory: str) -> list:
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
-    from harness.commands.run import check_output_paths, parse_pairs, run_suite
+    from harness.commands.run import check_master_address, check_output_paths, parse_pairs, run_suite
     from harness.scenario import load_scenario
     from harness.stack.runtime import check_service_options
 
     check_output_paths(args)
+    check_master_address(args)
     files = scenario_files(args.directory, args.only)
     loaded = [(path, load_scenario(path)) for path in files]
     if args.profile != "none":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 from typing import Any
@@ -82,11 +83,31 @@ def check_output_paths(args: argparse.Namespace) -> None:
             raise UsageError(f"--junit {junit}: {parent} is a file, not a folder")
 
 
+def check_master_address(args: argparse.Namespace) -> None:
+    """--master-bind/--master-port must be bindable before the stack starts, not found out by
+    Locust's ZeroMQ socket after it (an address this host lacks, a port in use)."""
+    bind, port = getattr(args, "master_bind", None), getattr(args, "master_port", None)
+    if bind is None and not port:
+        return
+    import socket
+
+    host = bind or "127.0.0.1"
+    try:
+        infos = socket.getaddrinfo(host, port or 0, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.bind(infos[0][4])
+    except OSError as exc:
+        what = f"--master-port {port}" if port and exc.errno == errno.EADDRINUSE else f"--master-bind {host}"
+        reason = exc.strerror or str(exc)
+        raise UsageError(f"{what}: the Locust master cannot listen on {host}:{port or 0}: {reason}") from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.scenario import load_scenario
     from harness.stack.runtime import check_service_options
 
     check_output_paths(args)
+    check_master_address(args)
     service_args = parse_pairs(args.service_arg, "--service-arg")
     replicas = parse_pairs(args.replicas, "--replicas", as_int=True)
     # Validate everything before starting anything, and say everything that is wrong at once.

@@ -1,4 +1,4 @@
-"""An unusable --report-dir or --junit is one line and exit 2 before anything starts, not a traceback."""
+"""Bad run options and load input are one line and exit 2 before anything starts (or before load), not a traceback."""
 
 from __future__ import annotations
 
@@ -49,3 +49,21 @@ def test_a_load_section_the_load_process_refuses_is_exit_2_and_cleaned_up(tmp_pa
     journal = only_journal(tmp_path / "r")
     assert journal["exit_code"] == 2
     assert journal["leftovers"]["checked"]
+
+
+def test_a_master_address_that_cannot_be_bound_is_refused_before_anything_starts(tmp_path, isolated_state):
+    """A taken --master-port or an address this host lacks: one line, exit 2, no stack started (it was
+    Locust's ZeroMQ traceback and exit 3 after the stack and the load had started)."""
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        res = run_cli(["run", str(SCENARIOS / "echo-outage.yaml"), "--master-port", str(port),
+                       "--report-dir", str(tmp_path / "r")], tmp_path)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert f"--master-port {port}: the Locust master cannot listen on 127.0.0.1:{port}" in res.stderr
+    assert "starting stack" not in res.stdout + res.stderr and "Traceback" not in res.stderr
+    res = run_cli(["gate", str(SCENARIOS), "--master-bind", "192.0.2.1", "--report-dir", str(tmp_path / "r")], tmp_path)
+    assert res.returncode == 2 and "--master-bind 192.0.2.1: the Locust master cannot listen" in res.stderr
