@@ -8,6 +8,7 @@ Calls are blocking (requests); the asyncio runner calls them in a thread.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -81,17 +82,20 @@ class FaultProxyClient:
         APIConsumer.host, APIConsumer.port = parsed.hostname, parsed.port
 
     def version(self) -> str:
+        """The server's version text: {"version": ...} since Toxiproxy 2.6, plain text before."""
         self._rebind()
         if self._version is None:
             raw = self._server.version()
             if raw is None:
                 raise HarnessError(f"fault proxy at {self.url} is not answering")
-            text = raw.decode() if isinstance(raw, bytes) else str(raw)
+            text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
             try:
-                text = json.loads(text).get("version", text)
+                parsed = json.loads(text)
             except ValueError:
-                pass
-            self._version = text
+                parsed = None
+            if isinstance(parsed, dict):
+                text = str(parsed.get("version", text))
+            self._version = text.strip()
         return self._version
 
     @property
@@ -177,3 +181,8 @@ class FaultProxyClient:
         return {
             name: ProxyInfo(p.name, p.listen, p.upstream, p.enabled) for name, p in self._server.proxies().items()
         }
+
+
+def looks_like_toxiproxy_version(text: str) -> bool:
+    """'2.12.0', '2.1.4', 'git-abc123', '2.12.0+chaosdrill.0.1.0': what a Toxiproxy-compatible /version says."""
+    return bool(re.fullmatch(r"(v?\d+\.\d+(\.\d+)?|git-[0-9a-f]+)([-+][\w.-]+)?", text.strip()))

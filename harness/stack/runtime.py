@@ -10,6 +10,7 @@ other's, so every dependency edge can be faulted.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 import time
@@ -19,8 +20,8 @@ from typing import Any, Callable
 
 import aiohttp
 
-from harness.errors import HarnessError, UsageError
-from harness.faultproxy.client import FaultProxyClient
+from harness.errors import ChaosdrillError, HarnessError, UsageError
+from harness.faultproxy.client import FaultProxyClient, looks_like_toxiproxy_version
 from harness.faultproxy.launcher import FaultProxyServer, external_url, start_builtin
 from harness.stack.model import EDGE_FROM, Stack
 from harness.stack.ports import ensure_free, free_port
@@ -82,6 +83,7 @@ class StackRuntime:
         self.fault_proxy: FaultProxyServer | None = None
         self.client: FaultProxyClient | None = None
         self._own_state_dir = self.options.state_dir is None
+        self._keep_logs = False  # a service failed to start: its log, named in the error, outlives the stack
         self.state_dir = Path(self.options.state_dir or tempfile.mkdtemp(prefix="chaosdrill-stack-"))
         self.log_dir = Path(self.options.log_dir or self.state_dir / "logs")
         self._stopped = False
@@ -158,7 +160,11 @@ class StackRuntime:
                 inst.start()
                 if self.state:
                     self.state.add_process(inst.name, inst.pid)
-            await asyncio.gather(*(self._wait_healthy(i) for i in layer))
+            try:
+                await asyncio.gather(*(self._wait_healthy(i) for i in layer))
+            except ChaosdrillError:  # its message names the failed service's log: keep it
+                self._keep_logs = True
+                raise
         self._event(
             "stack_started",
             f"{len(self.all_instances())} service instance(s) healthy in {time.monotonic() - started:.1f}s",
@@ -199,6 +205,8 @@ class StackRuntime:
 
     async def _start_fault_proxy(self) -> None:
         url = self.options.fault_proxy_url or external_url(getattr(self.stack, "fault_proxy_url", None))
+        given_by = ("--fault-proxy" if self.options.fault_proxy_url
+                    else "TOXIPROXY_URL" if os.environ.get("TOXIPROXY_URL") else "the stack's fault_proxy.url")
         if url:
             self.fault_proxy = FaultProxyServer(url=url)
         else:
@@ -218,12 +226,21 @@ class StackRuntime:
         self.client = FaultProxyClient(self.fault_proxy.url)
         try:
             version = await asyncio.to_thread(self.client.version)
+            if self.fault_proxy.external and not looks_like_toxiproxy_version(version):
+                raise UsageError(f"{given_by} {url}: /version answered {version[:60]!r}, not a Toxiproxy "
+                                 f"version; is this a Toxiproxy server?")
             if self.state is not None:
                 await asyncio.to_thread(self.client.use_leases, self.state.data["run_id"],
                                         float(self.state.data.get("lease_ttl", 5.0)))
-        except HarnessError:
+        except UsageError:
+            raise
+        except HarnessError as exc:
+            if self.fault_proxy.external:  # the address the user gave is at fault, not the harness
+                raise UsageError(f"{given_by} {url}: {exc}") from None
             raise
         except Exception as exc:
+            if self.fault_proxy.external:
+                raise UsageError(f"{given_by} {url}: no Toxiproxy API answers there (GET /version: {type(exc).__name__})") from None
             raise HarnessError(f"fault proxy at {self.fault_proxy.url} is not answering: {exc}") from None
         self._event("fault_proxy_ready", f"fault proxy {version} at {self.fault_proxy.url}")
 
@@ -343,7 +360,7 @@ class StackRuntime:
                     pass
         if self.fault_proxy:
             self.fault_proxy.stop()
-        if self._own_state_dir:
+        if self._own_state_dir and not (self._keep_logs and self.log_dir.is_relative_to(self.state_dir)):
             shutil.rmtree(self.state_dir, ignore_errors=True)
         if self.state:
             self.state.remove()

@@ -77,3 +77,36 @@ def test_a_drill_needing_an_http_toxic_stops_before_any_load_on_a_plain_toxiprox
         assert not any(e["type"] in ("load_started", "fault_applied") for e in j["events"])
         with urllib.request.urlopen(server.url + "/proxies", timeout=3) as resp:
             assert json.loads(resp.read()) == {}  # the proxies it made are gone again
+
+
+def test_an_address_where_no_toxiproxy_answers_is_bad_input_naming_where_it_came_from(tmp_path, isolated_state):
+    """TOXIPROXY_URL pointing at some other HTTP server (or at nothing) is the user's input at fault:
+    exit 2 naming TOXIPROXY_URL, not exit 3 with the raw bytes of whatever answered."""
+    import http.server
+    import threading
+
+    class Hello(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            body = b"hello"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        res = run_cli(["run", str(SCENARIOS / "echo-outage.yaml"), "--report-dir", str(tmp_path / "r")], tmp_path,
+                      env={"TOXIPROXY_URL": url})
+    finally:
+        server.shutdown()
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert f"TOXIPROXY_URL {url}: /version answered 'hello', not a Toxiproxy version" in res.stdout
+    res = run_cli(["run", str(SCENARIOS / "echo-outage.yaml"), "--fault-proxy", "http://127.0.0.1:9",
+                   "--report-dir", str(tmp_path / "r")], tmp_path)
+    assert res.returncode == 2 and "--fault-proxy http://127.0.0.1:9:" in res.stdout
+    assert not list(isolated_state.glob("*.json"))

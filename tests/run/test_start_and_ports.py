@@ -1,14 +1,16 @@
-"""Exit paths found by a sweep of user mistakes: nothing may be left running."""
+"""Start-up exit paths: nothing may be left running, and what an error names must still exist."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
 import time
 from pathlib import Path
 
 from harness.stack.model import load_stack
 from harness.stack.runtime import StackOptions, StackRuntime
+from tests.run.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,3 +108,27 @@ def test_a_fixed_port_that_replicas_push_past_65535_is_bad_input(tmp_path, isola
     rt = StackRuntime(load_stack(stack_file), StackOptions(state_dir=str(tmp_path / "s"), replicas={"api": 2}))
     with pytest.raises(UsageError, match="port 65535 with 2 instance"):
         rt._plan_instances()
+
+
+def test_stack_up_keeps_the_log_its_error_names(tmp_path, isolated_state):
+    """'its log (PATH) ends: ...' must point at a file that still exists after stack up gave up."""
+    import re
+
+    stack = tmp_path / "sick.yaml"
+    stack.write_text("""
+name: sick
+services:
+  api:
+    command: ["python3", "-m", "http.server", "{port}", "--bind", "127.0.0.1"]
+    health: {path: /never, timeout: 2s}
+entry: api
+""")
+    res = run_cli(["stack", "up", "--stack", str(stack)], tmp_path, timeout=60)
+    assert res.returncode == 3, res.stdout + res.stderr
+    named = re.search(r"its log \(([^)]+)\)", res.stdout + res.stderr)
+    assert named, res.stdout + res.stderr
+    log = Path(named.group(1))
+    try:
+        assert log.is_file() and "GET /never" in log.read_text()
+    finally:
+        shutil.rmtree(log.parent.parent, ignore_errors=True)
