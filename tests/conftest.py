@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = ["pytester"]  # tests/plugin drive pytest itself
+
+
+@pytest.fixture
+def unhealthy_stack(tmp_path):
+    """A stack file whose one service (a plain http.server) never passes its health check: `make(timeout)`."""
+
+    def make(timeout: str) -> Path:
+        path = tmp_path / "unhealthy.yaml"
+        path.write_text(f"""
+name: unhealthy
+services:
+  api:
+    command: ["python3", "-m", "http.server", "{{port}}", "--bind", "127.0.0.1"]
+    health: {{path: /never, timeout: {timeout}}}
+entry: api
+""")
+        return path
+
+    return make
 
 
 @pytest.fixture

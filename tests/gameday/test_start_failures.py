@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 
-def test_a_game_day_interrupted_while_starting_is_aborted_not_passed(tmp_path):
+def test_a_game_day_interrupted_while_starting_is_aborted_not_passed(tmp_path, unhealthy_stack):
     """Ctrl-C before the load ran: nothing was tried, so the record says ABORTED and the exit is 130."""
     import json
     import signal
@@ -13,15 +13,7 @@ def test_a_game_day_interrupted_while_starting_is_aborted_not_passed(tmp_path):
     import sys
     import time
 
-    stack = tmp_path / "slow.yaml"
-    stack.write_text("""
-name: slow
-services:
-  api:
-    command: ["python3", "-m", "http.server", "{port}", "--bind", "127.0.0.1"]
-    health: {path: /never, timeout: 30s}
-entry: api
-""")
+    stack = unhealthy_stack("30s")
     env = {**os.environ, "CHAOSDRILL_STATE_DIR": str(tmp_path / "state")}
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "gameday", "--no-console", "--web-port", "-1",
                              "--stack", str(stack), "--report-dir", str(tmp_path / "r")],
@@ -39,19 +31,11 @@ entry: api
     assert not list((tmp_path / "state").glob("*.json"))
 
 
-def test_a_stack_that_never_becomes_healthy_is_said_once(tmp_path):
+def test_a_stack_that_never_becomes_healthy_is_said_once(tmp_path, unhealthy_stack):
     import subprocess
     import sys
 
-    stack = tmp_path / "sick.yaml"
-    stack.write_text("""
-name: sick
-services:
-  api:
-    command: ["python3", "-m", "http.server", "{port}", "--bind", "127.0.0.1"]
-    health: {path: /never, timeout: 2s}
-entry: api
-""")
+    stack = unhealthy_stack("2s")
     proc = subprocess.run([sys.executable, "-m", "harness.cli", "gameday", "--no-console", "--web-port", "-1",
                            "--stack", str(stack), "--report-dir", str(tmp_path / "r")], input="quit\n",
                           capture_output=True, text=True, timeout=60,

@@ -110,19 +110,11 @@ def test_a_fixed_port_that_replicas_push_past_65535_is_bad_input(tmp_path, isola
         rt._plan_instances()
 
 
-def test_stack_up_keeps_the_log_its_error_names(tmp_path, isolated_state):
+def test_stack_up_keeps_the_log_its_error_names(tmp_path, isolated_state, unhealthy_stack):
     """'its log (PATH) ends: ...' must point at a file that still exists after stack up gave up."""
     import re
 
-    stack = tmp_path / "sick.yaml"
-    stack.write_text("""
-name: sick
-services:
-  api:
-    command: ["python3", "-m", "http.server", "{port}", "--bind", "127.0.0.1"]
-    health: {path: /never, timeout: 2s}
-entry: api
-""")
+    stack = unhealthy_stack("2s")
     res = run_cli(["stack", "up", "--stack", str(stack)], tmp_path, timeout=60)
     assert res.returncode == 3, res.stdout + res.stderr
     named = re.search(r"its log \(([^)]+)\)", res.stdout + res.stderr)
