@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import random
+import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from harness.proxy.toxics.base import Chunk, Toxic
@@ -134,17 +135,28 @@ class Stage:
             self.link.sink(chunk)
 
     def now(self) -> float:
-        return asyncio.get_running_loop().time()
+        return time.monotonic()
 
     async def sleep(self, seconds: float) -> bool:
+        """True when woken early by update(), False when slept in full, and never short: the loop's
+        timers run on its cached whole-millisecond clock (uvloop) and can fire a little early, so
+        the rest is waited out and a chunk never leaves before its delay."""
         loop = asyncio.get_running_loop()
-        self._interrupt = interrupt = loop.create_future()
-        handle = loop.call_later(seconds, _resolve, interrupt, False)
-        try:
-            return (await interrupt) is None  # None: woken by update(); False: slept in full
-        finally:
-            handle.cancel()
-            self._interrupt = None
+        deadline = time.monotonic() + seconds
+        wait = seconds
+        while True:
+            self._interrupt = interrupt = loop.create_future()
+            handle = loop.call_later(wait, _resolve, interrupt, False)
+            try:
+                if (await interrupt) is None:
+                    return True
+            finally:
+                handle.cancel()
+                self._interrupt = None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            wait = max(left, 0.001)
 
     def call_later(self, seconds: float, callback: Callable[[], Any]) -> asyncio.TimerHandle:
         return asyncio.get_running_loop().call_later(seconds, callback)
@@ -182,14 +194,14 @@ class Link:
         return bool(self.stages)
 
     def feed(self, data: bytes) -> None:
-        self.stages[0].put(Chunk(data, asyncio.get_running_loop().time()))
+        self.stages[0].put(Chunk(data, time.monotonic()))
 
     def source_ended(self) -> None:
         if self.source_closed:
             return
         self.source_closed = True
         if self.stages:
-            self.stages[0].put(Chunk(None, asyncio.get_running_loop().time()))
+            self.stages[0].put(Chunk(None, time.monotonic()))
         else:
             self.sink(Chunk(None, 0.0))
 

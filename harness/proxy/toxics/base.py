@@ -24,7 +24,7 @@ class Chunk:
 
     def __init__(self, data: bytes | None, ts: float) -> None:
         self.data = data
-        self.ts = ts  # loop time the bytes arrived (or left the previous toxic)
+        self.ts = ts  # time.monotonic() when the bytes arrived (or left the previous toxic)
 
     @property
     def eof(self) -> bool:
