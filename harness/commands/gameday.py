@@ -51,7 +51,7 @@ def cmd_gameday(args: argparse.Namespace) -> int:
         return _replay(args)
     if args.out is not None:
         raise UsageError("--out goes with --replay JOURNAL")
-    from harness.commands.run import parse_pairs
+    from harness.commands.run import check_output_paths, parse_pairs
     from harness.gameday.main import run_gameday
     from harness.gameday.session import GamedayOptions
     from harness.run.progress import Progress
@@ -60,6 +60,7 @@ def cmd_gameday(args: argparse.Namespace) -> int:
         raise UsageError(f"--users {args.users}: at least 1")
     if args.spawn_rate is not None and args.spawn_rate <= 0:
         raise UsageError(f"--spawn-rate {args.spawn_rate:g}: must be above 0")
+    check_output_paths(args)
     console = not args.no_console
     if console and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("the game day console needs a terminal; use --no-console to read commands from stdin")

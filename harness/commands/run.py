@@ -11,6 +11,7 @@ from typing import Any
 from harness.commands.arguments import port_number
 from harness.errors import UsageError
 from harness.run.drill import run_one
+from harness.run.folders import check_report_dir
 from harness.run.progress import Progress
 
 
@@ -67,15 +68,7 @@ def parse_pairs(items: list[str], flag: str, as_int: bool = False) -> dict[str, 
 
 def check_output_paths(args: argparse.Namespace) -> None:
     """--report-dir and --junit must be usable before anything starts (not found out after a drill)."""
-    report_dir = args.report_dir
-    missing = [p for p in [report_dir, *report_dir.parents] if not p.exists()]  # deepest first
-    try:
-        report_dir.mkdir(parents=True, exist_ok=True)
-        for made in missing:  # it can be made; made for real only when a drill runs, so bad input leaves none
-            made.rmdir()
-    except OSError as exc:
-        why = "it is a file, not a folder" if report_dir.is_file() else (exc.strerror or str(exc))
-        raise UsageError(f"--report-dir {report_dir}: cannot use it as the reports folder: {why}") from None
+    check_report_dir(args.report_dir)
     junit = getattr(args, "junit", None)
     if junit is not None:
         if junit.is_dir():

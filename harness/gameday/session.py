@@ -30,6 +30,7 @@ from harness.gameday.grammar import (ClearCommand, FaultCommand, HelpCommand, Hy
                                      NoteCommand, PhaseCommand, QuitCommand, RunCommand, UsersCommand, Vocabulary)
 from harness.gameday.live import ActiveFault, LiveModel, ServiceView
 from harness.gameday.record import RecordBook
+from harness.run.folders import make_run_dir, new_run_dir
 from harness.run.journal import Journal
 from harness.run.progress import Progress
 
@@ -84,12 +85,7 @@ class GameDay:
             self.stack = load_stack(opts.stack or "lending")
         self.load_scenario = self._load_settings()
         self.plan = make_plan(self.load_scenario, self.stack)
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        run_dir = opts.report_dir / f"{stamp}-gameday"
-        n = 1
-        while run_dir.exists():
-            n += 1
-            run_dir = opts.report_dir / f"{stamp}-gameday-{n}"
+        run_dir = new_run_dir(opts.report_dir, "gameday", create=False)
         self.run_dir = run_dir
         self.journal = Journal(run_dir.name, {})
         self.model = LiveModel(self.stack.name)
@@ -154,11 +150,7 @@ class GameDay:
         from harness.watchdog import spawn as spawn_watchdog
 
         progress = self.opts.progress
-        try:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(f"--report-dir {self.opts.report_dir}: cannot create {self.run_dir}: "
-                             f"{exc.strerror or exc}") from None
+        make_run_dir(self.opts.report_dir, self.run_dir)
         if self.opts.web_port is not None:
             from harness.gameday.web import WebView
 

@@ -11,12 +11,11 @@ import asyncio
 import json
 import re
 import sys
-import time
 import traceback
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ChaosdrillError, UsageError
+from harness.errors import ChaosdrillError
 from harness.run.progress import Progress
 
 
@@ -31,23 +30,14 @@ def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, rep
     """One drill end to end. A `driver` (the matrix) applies faults itself and may
     return extra journal sections from its `sections()`."""
     from harness.run.execution import Interrupted, RunOptions, execute
+    from harness.run.folders import new_run_dir
     from harness.run.journal import Journal
     from harness.run.plan import make_plan
     from harness.run.verdict import decide
 
     stack = scenario.resolved_stack()
     plan = make_plan(scenario, stack)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    run_id = f"{stamp}-{slug(run_name or path.stem)}"
-    run_dir = report_dir / run_id
-    n = 1
-    while run_dir.exists():
-        n += 1
-        run_dir = report_dir / f"{run_id}-{n}"
-    try:
-        run_dir.mkdir(parents=True)
-    except OSError as exc:
-        raise UsageError(f"--report-dir {report_dir}: cannot create {run_dir}: {exc.strerror or exc}") from None
+    run_dir = new_run_dir(report_dir, slug(run_name or path.stem))
     scenario_data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
     scenario_data["path"] = str(path)
     journal = Journal(run_dir.name, scenario_data)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 from tests.run.conftest import SCENARIOS, only_journal, run_cli
 

@@ -6,7 +6,6 @@ import json
 import threading
 import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 
 import pytest
 

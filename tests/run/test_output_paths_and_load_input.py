@@ -7,11 +7,11 @@ import pytest
 from tests.run.conftest import SCENARIOS, run_cli
 
 
-@pytest.mark.parametrize("command", ["run", "gate", "matrix"])
+@pytest.mark.parametrize("command", ["run", "gate", "matrix", "gameday"])
 def test_report_dir_that_is_a_file_is_one_line_exit_2(tmp_path, isolated_state, command):
     afile = tmp_path / "reports"
     afile.write_text("not a folder")
-    target = {"run": [str(SCENARIOS / "echo-outage.yaml")], "gate": [str(SCENARIOS)], "matrix": []}[command]
+    target = {"run": [str(SCENARIOS / "echo-outage.yaml")], "gate": [str(SCENARIOS)], "matrix": [], "gameday": ["--no-console"]}[command]
     res = run_cli([command, *target, "--report-dir", str(afile)], tmp_path, timeout=60)
     assert res.returncode == 2, res.stderr
     assert "Traceback" not in res.stderr + res.stdout
