@@ -59,20 +59,22 @@ def _with_profile(loaded: list, profile: str, directory: str) -> list:
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
-    from harness.commands.run import check_master_address, check_output_paths, parse_pairs, run_suite
+    from harness.commands.run import (check_master_address, check_master_needed, check_output_paths, parse_pairs,
+                                      run_suite)
     from harness.scenario import load_scenario
     from harness.stack.runtime import check_service_options
 
     check_output_paths(args)
     check_master_address(args)
     files = scenario_files(args.directory, args.only)
-    loaded = [(path, load_scenario(path)) for path in files]
-    if args.profile != "none":
-        loaded = _with_profile(loaded, args.profile, args.directory)
     service_args = parse_pairs(args.service_arg, "--service-arg")
     replicas = parse_pairs(args.replicas, "--replicas", as_int=True)
+    loaded = [(path, load_scenario(path, replicas)) for path in files]
+    if args.profile != "none":
+        loaded = _with_profile(loaded, args.profile, args.directory)
     for _, scenario in loaded:  # an option naming no service of a drill is a typo: say so before any drill runs
         check_service_options(scenario.resolved_stack(), service_args, replicas)
+    check_master_needed(args, loaded)
     started = time.monotonic()
     print(f"gate: {len(loaded)} drill(s) from {args.directory}", file=sys.stderr)
     outcomes, worst = run_suite(loaded, args, service_args, replicas, force_suite=True)

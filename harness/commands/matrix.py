@@ -34,12 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="exit 1 when a cell is this bad or worse (default: never; the matrix is a map)")
     from harness.commands.run import add_run_options
 
-    add_run_options(p, with_profile=False)
+    add_run_options(p, with_profile=False, with_master=False)  # the matrix's load has no remote workers
     p.set_defaults(func=cmd_matrix)
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from harness.commands.run import parse_pairs
+    from harness.commands.run import copy_junit, parse_pairs
     from harness.invariants import invariants_of
     from harness.matrix.catalogue import BY_NAME, CATALOGUE, OUTCOMES
     from harness.matrix.driver import MatrixDriver, MatrixSettings
@@ -51,8 +51,14 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
     from harness.commands.run import check_output_paths
 
+    from harness.stack.runtime import check_service_options
+
     check_output_paths(args)
+    service_args = parse_pairs(args.service_arg, "--service-arg")
+    replicas = parse_pairs(args.replicas, "--replicas", as_int=True)
     stack = load_stack(args.stack)
+    check_service_options(stack, service_args, replicas)
+    stack = stack.with_replicas(replicas)
     known_links = stack.fault_links()
     links = args.links or list(stack.links)
     for link in links:
@@ -91,17 +97,18 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     driver = MatrixDriver(settings, targets, invariants)
     print(f"matrix: {len(links)} link(s) x {len(faults)} fault kind(s), up to {settings.estimate_s() / 60:.1f} min",
           file=sys.stderr)
-    journal, run_dir = run_one(Path(f"matrix-{stack.name}.yaml"), scenario, args.report_dir,
-                               parse_pairs(args.service_arg, "--service-arg"),
-                               parse_pairs(args.replicas, "--replicas", as_int=True), args.fault_proxy,
+    journal, run_dir = run_one(Path(f"matrix-{stack.name}.yaml"), scenario, args.report_dir, service_args, replicas,
+                               args.fault_proxy,
                                Progress(quiet=args.quiet), backend=args.backend, driver=driver,
                                run_name=f"matrix-{stack.name}")
     if journal["status"] == "error" or "matrix" not in journal:
         return journal["exit_code"] or 3
     matrix = journal["matrix"]
-    paths = render_matrix(matrix, journal, run_dir)
+    paths = render_matrix(matrix, journal, run_dir, args.fail_on)
     print_matrix(matrix)
     print(f"  matrix: {paths['html']}")
+    if args.junit is not None:
+        copy_junit(paths["junit"], args.junit)
     if args.fail_on != "never":
         worst = max((OUTCOMES.index(c["outcome"]) for c in matrix["cells"]), default=0)
         if worst >= OUTCOMES.index(args.fail_on):

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_run)
 
 
-def add_run_options(p: argparse.ArgumentParser, with_profile: bool = True) -> None:
+def add_run_options(p: argparse.ArgumentParser, with_profile: bool = True, with_master: bool = True) -> None:
     p.add_argument("--report-dir", type=Path, default=Path("reports"),
                    help="parent folder of the run folders (default: reports/)")
     p.add_argument("--junit", type=Path, default=None, help="also write JUnit XML here")
@@ -43,11 +43,12 @@ def add_run_options(p: argparse.ArgumentParser, with_profile: bool = True) -> No
                    help="use this Toxiproxy-compatible server (default: $TOXIPROXY_URL or a built-in one)")
     p.add_argument("--backend", choices=["process", "docker"], default=None,
                    help="run the stack as processes or containers (default: the stack's backend)")
-    p.add_argument("--master-bind", default=None, metavar="HOST",
-                   help="address the Locust master listens on for remote workers (scenario load.workers; "
-                        "default 127.0.0.1: give a reachable address explicitly)")
-    p.add_argument("--master-port", type=port_number, default=None, metavar="PORT",
-                   help="port of the Locust master for remote workers (default: a free one, shown in the log)")
+    if with_master:
+        p.add_argument("--master-bind", default=None, metavar="HOST",
+                       help="address the Locust master listens on for remote workers (scenario load.workers; "
+                            "default 127.0.0.1: give a reachable address explicitly)")
+        p.add_argument("--master-port", type=port_number, default=None, metavar="PORT",
+                       help="port of the Locust master for remote workers (default: a free one, shown in the log)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
 
 
@@ -98,6 +99,17 @@ def check_master_address(args: argparse.Namespace) -> None:
         raise UsageError(f"{what}: the Locust master cannot listen on {host}:{port or 0}: {reason}") from None
 
 
+def check_master_needed(args: argparse.Namespace, loaded: list[tuple[Path, Any]]) -> None:
+    """--master-bind/--master-port only matter to a drill that waits for remote workers
+    (load.workers); given to drills that wait for none they would be silently ignored."""
+    if getattr(args, "master_bind", None) is None and not getattr(args, "master_port", None):
+        return
+    if not any(scenario.load.workers for _, scenario in loaded):
+        flag = "--master-bind" if args.master_bind is not None else "--master-port"
+        raise UsageError(f"{flag}: no drill given waits for remote workers (load.workers), so no Locust master "
+                         "listens for them; drop the option, or set load.workers in the scenario")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.scenario import load_scenario
     from harness.stack.runtime import check_service_options
@@ -110,7 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     loaded, problems = [], []
     for path in args.scenarios:
         try:
-            scenario = load_scenario(Path(path))
+            scenario = load_scenario(Path(path), replicas)
             if args.profile:
                 scenario = scenario.with_profile(args.profile)
             check_service_options(scenario.resolved_stack(), service_args, replicas)
@@ -120,6 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         loaded.append((Path(path), scenario))
     if problems:
         raise UsageError("\n".join(problems))
+    check_master_needed(args, loaded)
 
     _, worst = run_suite(loaded, args, service_args, replicas)
     return worst
@@ -144,15 +157,20 @@ def run_suite(loaded: list[tuple[Path, Any]], args: argparse.Namespace, service_
         paths = render_suite(outcomes, args.report_dir, args.junit)
         print(f"suite report: {paths.get('index')}", file=sys.stderr)
     elif args.junit and outcomes:
-        import shutil
-
-        try:
-            args.junit.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(outcomes[0][1] / "junit.xml", args.junit)
-        except OSError as exc:
-            raise UsageError(f"--junit {args.junit}: cannot write it: {exc.strerror or exc} "
-                             f"(the drill's own copy: {outcomes[0][1] / 'junit.xml'})") from None
+        copy_junit(outcomes[0][1] / "junit.xml", args.junit)
     return outcomes, worst
+
+
+def copy_junit(written: Path, junit: Path) -> None:
+    """--junit gets a copy of the run folder's junit.xml, which stays where the report links it."""
+    import shutil
+
+    try:
+        junit.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(written, junit)
+    except OSError as exc:
+        raise UsageError(f"--junit {junit}: cannot write it: {exc.strerror or exc} "
+                         f"(the run's own copy: {written})") from None
 
 
 def _combine(a: int, b: int) -> int:

@@ -74,7 +74,7 @@ class GameDay:
         from harness.run.plan import make_plan
 
         self.opts = opts
-        self.cue_scenario = self._load_scenario(opts.scenario) if opts.scenario else None
+        self.cue_scenario = self._load_scenario(opts.scenario, opts.replicas) if opts.scenario else None
         if self.cue_scenario is not None:
             self.stack = self.cue_scenario.resolved_stack()
             if opts.stack and opts.stack not in (self.stack.name, str(opts.stack)):
@@ -82,7 +82,7 @@ class GameDay:
         else:
             from harness.stack.model import load_stack
 
-            self.stack = load_stack(opts.stack or "lending")
+            self.stack = load_stack(opts.stack or "lending").with_replicas(opts.replicas)
         self.load_scenario = self._load_settings()
         self.plan = make_plan(self.load_scenario, self.stack)
         run_dir = new_run_dir(opts.report_dir, "gameday", create=False)
@@ -110,10 +110,10 @@ class GameDay:
 
     # ------------------------------------------------------------ setup
     @staticmethod
-    def _load_scenario(path: Path) -> Any:
+    def _load_scenario(path: Path, replicas: dict[str, int]) -> Any:
         from harness.scenario import load_scenario
 
-        return load_scenario(path)
+        return load_scenario(path, replicas)
 
     def _load_settings(self) -> Any:
         """A scenario holding only the load and the game day's planned length, for the LoadDriver."""

@@ -117,14 +117,14 @@ def check_scenario(data: dict[str, Any], report: Report, stack: Any = None) -> N
                     report(("invariants", k), unknown_name("invariant", name, known, f"plugin {stack.audit.plugin}"))
 
 
-def _stack_for(source: YamlSource, path: Path) -> tuple[Any, list[SpecIssue]]:
+def _stack_for(source: YamlSource, path: Path, replicas: dict[str, int]) -> tuple[Any, list[SpecIssue]]:
     ref = source.data.get("stack")
     if not isinstance(ref, str):
         return None, []  # the structural pass reports it
     from harness.stack.model import load_stack
 
     try:
-        return load_stack(ref, base_dir=path.parent), []
+        return load_stack(ref, base_dir=path.parent).with_replicas(replicas), []
     except SpecError as exc:
         return None, [issue_at(source, ("stack",), f"stack '{ref}' has {len(exc.issues)} error(s), listed below"),
                       *exc.issues]
@@ -148,14 +148,16 @@ def _resolve_locustfile(scenario: Scenario, source: YamlSource, path: Path) -> l
     return []
 
 
-def validate_scenario_file(path: Path | str) -> tuple[Scenario | None, list[SpecIssue]]:
-    """The scenario (None when invalid) and every issue in it and its stack."""
+def validate_scenario_file(path: Path | str, replicas: dict[str, int] | None = None
+                           ) -> tuple[Scenario | None, list[SpecIssue]]:
+    """The scenario (None when invalid) and every issue in it and its stack,
+    checked against the stack as `replicas` (`--replicas`) will run it."""
     path = Path(path)
     try:
         source = read_source(path)
     except SpecError as exc:
         return None, exc.issues
-    stack, issues = _stack_for(source, path)
+    stack, issues = _stack_for(source, path, replicas or {})
     scenario, more = validate_source(source, Scenario, semantic=partial(check_scenario, stack=stack))
     issues = issues + more
     if scenario is not None and not issues:
@@ -168,9 +170,9 @@ def validate_scenario_file(path: Path | str) -> tuple[Scenario | None, list[Spec
     return scenario, []
 
 
-def load_scenario(path: Path | str) -> Scenario:
+def load_scenario(path: Path | str, replicas: dict[str, int] | None = None) -> Scenario:
     """A validated scenario with its stack resolved; SpecError (exit 2) lists every problem."""
-    scenario, issues = validate_scenario_file(path)
+    scenario, issues = validate_scenario_file(path, replicas)
     if issues or scenario is None:
         raise SpecError(issues)
     return scenario

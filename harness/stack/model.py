@@ -195,6 +195,19 @@ class Stack(StrictModel):
         """Every link a fault may name: the stack's links and the edge links."""
         return [*self.links, *self.edge_links()]
 
+    def with_replicas(self, replicas: dict[str, int]) -> "Stack":
+        """This stack as `--replicas` runs it, so a drill is checked against the
+        instances it will really have (`client->lending#2` exists only with 3).
+        Names of no service are left to `check_service_options` to refuse."""
+        changed = {name: n for name, n in replicas.items() if name in self.services and self.services[name].replicas != n}
+        if not changed:
+            return self
+        services = {name: svc.model_copy(update={"replicas": changed[name]}) if name in changed else svc
+                    for name, svc in self.services.items()}
+        copy = self.model_copy(update={"services": services})
+        copy._source = self._source
+        return copy
+
 
 # ---------------------------------------------------------------- semantic checks
 

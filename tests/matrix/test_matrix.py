@@ -41,8 +41,9 @@ def test_a_matrix_on_the_echo_stack_maps_and_prunes(tmp_path, isolated_state):
     res = run_cli(["matrix", "--stack", str(ROOT / "tests/fixtures/stacks/echo.yaml"),
                    "--links", "front->back", "client->front", "--faults", "down", "reset_peer",
                    "--users", "10", "--baseline", "4", "--fault-time", "2", "--settle", "2",
+                   "--fail-on", "ungraceful", "--junit", str(tmp_path / "ci" / "matrix.xml"),
                    "--report-dir", str(tmp_path / "r")], tmp_path, timeout=180)
-    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.returncode == 1, res.stdout + res.stderr  # --fail-on ungraceful: client->front is
     (run_dir,) = (tmp_path / "r").iterdir()
     matrix = json.loads((run_dir / "matrix.json").read_text())
     cells = {(c["link"], c["fault"]): c for c in matrix["cells"]}
@@ -62,3 +63,13 @@ def test_a_matrix_on_the_echo_stack_maps_and_prunes(tmp_path, isolated_state):
     # The standard report of the same drill shows every cell as a fault band.
     journal = json.loads((run_dir / "journal.json").read_text())
     assert len(journal["faults"]) == 3 and all(f["removed_at"] is not None for f in journal["faults"])
+    # --junit: one testcase per cell, failing at --fail-on's outcome or worse; the run folder keeps the same file.
+    import xml.etree.ElementTree as ET
+
+    junit = (tmp_path / "ci" / "matrix.xml").read_text()
+    assert junit == (run_dir / "junit.xml").read_text()
+    cases = {c.get("name"): c for c in ET.fromstring(junit).iter("testcase")}
+    failed = {name for name, c in cases.items() if c.find("failure") is not None}
+    assert failed == {"client->front x down", "client->front x reset_peer"}, failed
+    assert "graceful" in cases["front->back x down"].findtext("system-out")
+    assert "implied by down, not run" in cases["front->back x reset_peer"].findtext("system-out")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.run.conftest import SCENARIOS, run_cli
+from tests.run.conftest import ROOT, SCENARIOS, run_cli
 
 
 @pytest.mark.parametrize("command", ["run", "gate", "matrix", "gameday"])
@@ -67,3 +67,40 @@ def test_a_master_address_that_cannot_be_bound_is_refused_before_anything_starts
     assert "starting stack" not in res.stdout + res.stderr and "Traceback" not in res.stderr
     res = run_cli(["gate", str(SCENARIOS), "--master-bind", "192.0.2.1", "--report-dir", str(tmp_path / "r")], tmp_path)
     assert res.returncode == 2 and "--master-bind 192.0.2.1: the Locust master cannot listen" in res.stderr
+
+
+def test_master_options_for_drills_without_remote_workers_are_refused(tmp_path, isolated_state):
+    """--master-port is only for drills with load.workers; on others it would be silently ignored."""
+    res = run_cli(["run", str(SCENARIOS / "echo-outage.yaml"), "--master-port", "5598",
+                   "--report-dir", str(tmp_path / "r")], tmp_path)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "--master-port: no drill given waits for remote workers (load.workers)" in res.stderr
+    assert "starting stack" not in res.stdout + res.stderr and "Traceback" not in res.stderr
+
+
+def test_replicas_decide_which_instance_links_exist(tmp_path, isolated_state):
+    """Drills are checked against the stack as --replicas runs it: client->lending#2 exists with 3
+    lending instances and not with 1, whatever the stack file says."""
+    import pytest
+
+    from harness.scenario import load_scenario
+    from harness.spec.errors import SpecError
+
+    scenario = tmp_path / "third.yaml"
+    scenario.write_text(
+        "title: third instance\nplan: fault the third lending instance's edge link\nstack: lending\n"
+        "load: {users: 2, spawn_rate: 2}\n"
+        "phases:\n  - name: fault\n    duration: 2s\n"
+        "    faults: [{link: \"client->lending#2\", toxic: timeout, attributes: {timeout: 0}}]\n"
+        "    expect: {instances: {\"lending#2\": {error_rate: \"< 100%\"}}}\n")
+    with pytest.raises(SpecError) as refused:
+        load_scenario(scenario)
+    assert "client->lending#2" in str(refused.value) and "lending#2" in str(refused.value)
+    loaded = load_scenario(scenario, {"lending": 3})
+    assert loaded.resolved_stack().entry_instances() == ["lending", "lending#1", "lending#2"]
+    # and the other way round: a stack file's replica taken away by --replicas is refused before anything starts
+    res = run_cli(["run", str(ROOT / "scenarios" / "gray-release.yaml"),
+                   "--replicas", "lending=1", "--report-dir", str(tmp_path / "r")], tmp_path)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "unknown link 'client->lending#1'" in res.stderr
+    assert "starting stack" not in res.stdout + res.stderr and "Traceback" not in res.stderr
