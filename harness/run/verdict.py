@@ -11,6 +11,23 @@ from typing import Any
 from harness.metrics.series import Series
 
 
+# The failed expectation the verdict's one line names: what users felt most, not what came first
+# (a baseline p99 a few ms over its bound said nothing of the broken answers in the fault phase).
+_SEVERITY = (
+    ("ungraceful", "classes.ungraceful", "load_workers"),  # broken answers; or the drill did not load as planned
+    ("answer",),  # the system answered, wrongly
+    ("error_rate", "goodput", "classes."),
+    ("recovers_within",),
+    ("codes.", "retry_after", "throughput"),
+)
+
+
+def _severity(expectation: dict[str, Any]) -> int:
+    name = str(expectation.get("name", ""))
+    return next((rank for rank, names in enumerate(_SEVERITY) if any(name.startswith(n) for n in names)),
+                len(_SEVERITY))  # latencies and the rest
+
+
 def decide(journal: dict[str, Any], scenario: Any) -> dict[str, Any]:
     """Fill journal["expectations"], status, exit_code and reason."""
     from harness.judge import judge
@@ -54,9 +71,9 @@ def decide(journal: dict[str, Any], scenario: Any) -> dict[str, Any]:
         return journal
     reasons = []
     if failed_exp:
-        first = failed_exp[0]
-        where = f"{first['phase']}" + (f" {first['endpoint']}" if first.get("endpoint") else "")
-        reasons.append(f"{len(failed_exp)} expectation(s) failed, first: {where}: {first.get('why') or first['name']}")
+        worst = min(failed_exp, key=_severity)  # min keeps time order among equals
+        where = f"{worst['phase']}" + (f" {worst['endpoint']}" if worst.get("endpoint") else "")
+        reasons.append(f"{len(failed_exp)} expectation(s) failed, worst: {where}: {worst.get('why') or worst['name']}")
     if failed_inv:
         reasons.append(f"invariant(s) violated: {', '.join(i['name'] for i in failed_inv)}")
     if leftover_items:

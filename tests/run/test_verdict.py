@@ -62,3 +62,22 @@ def test_a_fault_left_behind_fails_an_otherwise_green_drill():
                       "paused": []}
     j = decide(j, SCENARIO)
     assert j["status"] == "failed" and "left active" in j["reason"]
+
+
+def test_the_reason_names_the_worst_failure_not_the_first():
+    """A baseline p99 over its bound comes first in time, but the broken answers of the fault
+    phase are what the one-line reason must name."""
+    scenario = Scenario.model_validate({
+        "title": "t", "plan": "p", "stack": "lending", "load": {"users": 1, "spawn_rate": 1},
+        "phases": [
+            {"name": "baseline", "duration": 5, "expect": {"p99_ms": "< 1"}},  # every answer took 2 ms
+            {"name": "broken", "duration": 20, "expect": {"p99_ms": "< 1", "ungraceful": "== 0"}},
+            {"name": "after", "duration": 5},
+        ],
+    })
+    j = decide(journal("running", [], 30), scenario)
+    failed = [(e["phase"], e["name"]) for e in j["expectations"] if not e["passed"]]
+    assert failed[0] == ("baseline", "p99_ms") and ("broken", "ungraceful") in failed, failed
+    assert j["status"] == "failed"
+    assert j["reason"].startswith(f"{len(failed)} expectation(s) failed, worst: broken: "), j["reason"]
+    assert "ungraceful" in j["reason"], j["reason"]
