@@ -129,7 +129,7 @@ class Journal:
             ],
             "metrics": self.metrics,
             "service_metrics": [
-                {"t": int(w - t0), "service": s, "instance": i, "values": v}
+                {"t": round(w - t0, 3), "service": s, "instance": i, "values": v}  # when it was read, not its second
                 for w, s, i, v in self._service_metrics
             ],
             "expectations": self.expectations,

@@ -1,4 +1,4 @@
-"""The verdict from a journal: aborted phases, lost workers, leftovers."""
+"""The verdict from a journal: aborted phases, lost workers, leftovers, the reason; journal sample times."""
 
 from __future__ import annotations
 
@@ -81,3 +81,15 @@ def test_the_reason_names_the_worst_failure_not_the_first():
     assert j["status"] == "failed"
     assert j["reason"].startswith(f"{len(failed)} expectation(s) failed, worst: broken: "), j["reason"]
     assert "ungraceful" in j["reason"], j["reason"]
+
+
+def test_service_samples_keep_when_they_were_read():
+    """A breaker read 3.7 s after t0 is at 3.7 in the journal, not at 3: the report draws state
+    changes where they were seen."""
+    from harness.run.journal import Journal
+
+    j = Journal("r", {})
+    j.t0 = 1000.0
+    j.service_sample(1003.7, "lending", 0, {"breaker_state": 2.0})
+    (sample,) = j.to_dict()["service_metrics"]
+    assert sample["t"] == 3.7 and sample["values"] == {"breaker_state": 2.0}
