@@ -16,7 +16,7 @@ from harness.errors import UsageError
 from harness.scenario.model import Scenario, abort_problems, window_problems
 from harness.spec.errors import SpecError, SpecIssue, issue_at
 from harness.spec.loading import Report, read_source, validate_source
-from harness.spec.locustfiles import syntax_problem
+from harness.spec.locustfiles import locustfile_problem
 from harness.spec.suggest import unknown_name
 from harness.spec.yaml_source import YamlSource
 
@@ -141,7 +141,7 @@ def _resolve_locustfile(scenario: Scenario, source: YamlSource, path: Path) -> l
         resolved = path.parent / resolved
     if not resolved.is_file():
         return [issue_at(source, ("load", "locustfile"), f"no such file: {resolved}")]
-    problem = syntax_problem(resolved)
+    problem = locustfile_problem(resolved)
     if problem:
         return [issue_at(source, ("load", "locustfile"), problem)]
     scenario.load.locustfile = str(resolved.resolve())

@@ -351,7 +351,7 @@ def validate_stack_file(path: Path) -> tuple[Stack | None, list]:
 
 def _resolve_locustfile(stack: Stack, source: Any) -> list:
     from harness.spec.errors import issue_at
-    from harness.spec.locustfiles import syntax_problem
+    from harness.spec.locustfiles import locustfile_problem
 
     if stack.load is None or stack.load.locustfile.startswith(BUILTIN_LOCUSTFILE_PREFIX):
         return []
@@ -360,7 +360,7 @@ def _resolve_locustfile(stack: Stack, source: Any) -> list:
         path = (stack.stack_dir or Path.cwd()) / path
     if not path.is_file():
         return [issue_at(source, ("load", "locustfile"), f"no such file: {path}")]
-    problem = syntax_problem(path)
+    problem = locustfile_problem(path)
     if problem:
         return [issue_at(source, ("load", "locustfile"), problem)]
     stack.load.locustfile = str(path.resolve())
