@@ -115,9 +115,7 @@ class Worker:
 
 
 def run_worker(master: str, name: str | None = None) -> int:
-    from harness.load.master import master_address
-
-    host, port = master_address(master)
+    host, port = protocol.master_address(master)
     code = Worker(host, port, name).run()
     sys.stdout.flush()
     sys.stderr.flush()
