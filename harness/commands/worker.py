@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import sys
 
@@ -39,6 +40,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     argv = [sys.executable, "-m", "harness.load", "--worker", "--master", args.master]
     if args.name:
         argv += ["--name", args.name]
+    # From here a Ctrl-C waits, pending across the exec, until the worker can
+    # take it (harness.load.worker.run_worker): never a traceback mid-import.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     print(f"chaosdrill worker: asking the load master at {args.master} for its drill "
           "(gives up after 30 s without an answer)", file=sys.stderr)
     sys.stdout.flush()
