@@ -8,13 +8,40 @@ failure), so a user never sees a traceback for a mistake they can fix.
 
 from __future__ import annotations
 
-import argparse
-import importlib
+import contextlib
+import signal
 import sys
-from typing import Sequence
+from typing import Iterator, Sequence
 
-from harness import __version__
-from harness.errors import ChaosdrillError
+
+def _interrupted() -> int:
+    print("chaosdrill: interrupted", file=sys.stderr)
+    return 130
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """A Ctrl-C meanwhile waits, blocked, and is raised as KeyboardInterrupt
+    when the block ends. Raised inside an import instead, it can be swallowed
+    ("Exception ignored in ...") or crash an extension module's start-up."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+# Ctrl-C while Python loads chaosdrill (this module here, the command modules
+# in main()) is one line and exit 130, never a traceback.
+try:
+    with _sigint_held():
+        import argparse
+        import importlib
+
+        from harness import __version__
+        from harness.errors import ChaosdrillError
+except KeyboardInterrupt:
+    sys.exit(_interrupted())
 
 # Order is the order shown in --help.
 COMMAND_MODULES = [
@@ -52,20 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        print("chaosdrill: error: name a command (the list is above)", file=sys.stderr)
-        return 2
     try:
+        with _sigint_held():  # build_parser() imports every command module: most of the start-up time
+            parser = build_parser()
+            args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            print("chaosdrill: error: name a command (the list is above)", file=sys.stderr)
+            return 2
         return int(args.func(args) or 0)
     except ChaosdrillError as exc:
         print(f"chaosdrill: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("chaosdrill: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import socket
 import sys
 
 from harness.errors import UsageError
+from harness.load.protocol import master_address
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,14 +27,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    # Checked here so a typo fails fast; the load module is not imported in
-    # this process, since it would monkey-patch it for gevent.
-    host, sep, port = args.master.rpartition(":")
-    if (sep and (not host or not port.isdigit())) or not args.master:
-        raise UsageError(f"--master {args.master!r}: expected HOST[:PORT]")
+    # Checked here so a typo fails fast; the load process itself is not
+    # imported in this process, since it would monkey-patch it for gevent.
+    host, port = master_address(args.master)
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise UsageError(f"--master {args.master!r}: the host {host!r} does not resolve "
+                         f"({exc.strerror or exc})") from None
+    except UnicodeError:  # IDNA cannot encode it: an empty or over-long label ('a..b')
+        raise UsageError(f"--master {args.master!r}: {host!r} is not a valid host name") from None
     argv = [sys.executable, "-m", "harness.load", "--worker", "--master", args.master]
     if args.name:
         argv += ["--name", args.name]
+    # From here a Ctrl-C waits, pending across the exec, until the worker can
+    # take it (harness.load.worker.run_worker): never a traceback mid-import.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     print(f"chaosdrill worker: asking the load master at {args.master} for its drill "
           "(gives up after 30 s without an answer)", file=sys.stderr)
     sys.stdout.flush()

@@ -18,18 +18,25 @@ from harness.load.schedule import LoadSchedule, Target
 log = logging.getLogger("chaosdrill.load")
 
 
-def stop_on_signals() -> Event:
-    """An event set by SIGTERM or SIGINT (the first one; a second is ignored
-    too: the process is already stopping and will flush and exit)."""
-    stop = Event()
+class StopEvent(Event):
+    """Set by the first SIGTERM or SIGINT; `signum` says which."""
 
-    def handler() -> None:
+    signum: int | None = None
+
+
+def stop_on_signals() -> StopEvent:
+    """An event set by SIGTERM or SIGINT (the first one; a second is ignored
+    too: the process is already stopping and will flush and exit). Silent:
+    whoever waits on it says what the stop does."""
+    stop = StopEvent()
+
+    def handler(signum: int) -> None:
         if not stop.is_set():
-            log.info("signal received: stopping users, flushing metrics")
+            stop.signum = signum
         stop.set()
 
-    gevent.signal_handler(signal.SIGTERM, handler)
-    gevent.signal_handler(signal.SIGINT, handler)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(signum, handler, signum)
     return stop
 
 
@@ -67,4 +74,5 @@ def follow_schedule(runner: Any, schedule: LoadSchedule, stop: Event, run_time_s
         if tick is not None:
             tick()
         if stop.wait(timeout=min(0.1, max(0.0, run_time_s - elapsed))):
+            log.info("signal received: stopping users, flushing metrics")
             return "signal"

@@ -22,7 +22,7 @@ from locust.env import Environment
 from locust.rpc import Message
 from locust.runners import STATE_MISSING
 
-from harness.errors import HarnessError, UsageError
+from harness.errors import HarnessError
 from harness.load import protocol
 from harness.load.config import LoadConfig
 from harness.load.lifecycle import follow_schedule, stop_on_signals
@@ -179,14 +179,3 @@ class Master:
 def run_master(config: LoadConfig) -> int:
     stop = stop_on_signals()
     return Master(config).run(stop)
-
-
-def master_address(text: str) -> tuple[str, int]:
-    """HOST[:PORT] -> (host, port); Locust's default master port is 5557."""
-    host, sep, port = text.rpartition(":")
-    if not sep:
-        host, port = text, "5557"
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UsageError(f"--master {text!r}: expected HOST[:PORT]")
-    return host, int(port)
-

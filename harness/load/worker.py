@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import signal
 import socket
 import sys
 import time
@@ -28,7 +29,7 @@ from harness.load import acks, protocol
 from harness.load.buckets import MetricsCollector
 from harness.load.clock import ClockSync
 from harness.load.config import LoadConfig, parse_config
-from harness.load.lifecycle import every_second, stop_on_signals
+from harness.load.lifecycle import StopEvent, every_second, stop_on_signals
 from harness.load.standalone import classifier_for
 from harness.load.users import materialise_locustfile, prepare_user_classes
 
@@ -36,33 +37,43 @@ log = logging.getLogger("chaosdrill.load")
 CONFIG_TIMEOUT_S = 30.0
 
 
-def fetch_config(host: str, port: int, sync: ClockSync) -> tuple[LoadConfig, str]:
-    """The master's config and a local path to its locustfile."""
+def fetch_config(host: str, port: int, sync: ClockSync, stop: StopEvent) -> tuple[LoadConfig, str] | None:
+    """The master's config and a local path to its locustfile; None when a
+    signal came first."""
     ident = f"chaosdrill-hello-{uuid.uuid4().hex}"
     client = rpc.Client(host, port, ident)
-    msg = None
+    reply = None
     try:
         t0 = time.time()
         client.send(Message(protocol.HELLO, {"t0": t0}, ident))
-        with gevent.Timeout(CONFIG_TIMEOUT_S, False):
-            while True:
-                msg = client.recv()
-                if msg.type == protocol.CONFIG:
-                    break
-        if msg is None or msg.type != protocol.CONFIG:
+        reply = gevent.spawn(_config_reply, client)
+        gevent.wait([reply, stop], timeout=CONFIG_TIMEOUT_S, count=1)
+        if stop.is_set():
+            return None
+        if not reply.ready():
             raise HarnessError(f"the load master at {host}:{port} sent no config within {CONFIG_TIMEOUT_S:.0f} s")
+        msg = reply.get()
         sync.add(t0, msg.data["master_t"], time.time())
     finally:
+        if reply is not None:
+            reply.kill()
         client.close(linger=0)
     config = parse_config(msg.data["config"])
     return config, materialise_locustfile(config.locustfile, msg.data.get("locustfile_source"))
 
 
+def _config_reply(client: Any) -> Message:
+    while True:
+        msg = client.recv()
+        if msg.type == protocol.CONFIG:
+            return msg
+
+
 class Worker:
-    def __init__(self, host: str, port: int, name: str | None = None) -> None:
-        self.sync = ClockSync()
-        msg_config, locustfile = self._fetch(host, port)
-        self.config = msg_config
+    def __init__(self, host: str, port: int, fetched: tuple[LoadConfig, str], sync: ClockSync,
+                 name: str | None = None) -> None:
+        self.sync = sync
+        self.config, locustfile = fetched
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         classes = prepare_user_classes(self.config, locustfile, first_user=random.randrange(1 << 16))
         self.collector = MetricsCollector(classifier_for(self.config), self.name, targets=self.config.targets())
@@ -76,9 +87,6 @@ class Worker:
         log.info("worker %s joined %s:%d (clock offset %+.4f s, rtt %.4f s)", self.name, host, port,
                  self.sync.offset, self.sync.rtt)
 
-    def _fetch(self, host: str, port: int) -> tuple[LoadConfig, str]:
-        return fetch_config(host, port, self.sync)
-
     def _on_pong(self, environment: Any, msg: Any) -> None:
         self.collector.clock_offset = self.sync.add(msg.data["t0"], msg.data["master_t"], time.time())
 
@@ -91,8 +99,7 @@ class Worker:
     def ping(self) -> None:
         self.runner.send_message(protocol.PING, {"t0": time.time()})
 
-    def run(self) -> int:
-        stop = stop_on_signals()
+    def run(self, stop: StopEvent) -> None:
         flusher = every_second(self.send, clock=self.collector.now)
         pinger = gevent.spawn(self._ping_loop)
         # The master normally ends the run; these are the bounds if it cannot.
@@ -100,13 +107,13 @@ class Worker:
         ended = gevent.spawn(self.runner.greenlet.join)
         gevent.joinall([ended, gevent.spawn(stop.wait)], timeout=limit, count=1)
         if not ended.ready():
-            log.info("worker %s stopping on its own (signal or time bound)", self.name)
+            why = signal.Signals(stop.signum).name if stop.signum else "time bound"
+            log.info("worker %s stopping on its own (%s)", self.name, why)
             self.runner.stop()  # fires test_stop: the final flush
             self.runner.quit()
         flusher.kill()
         pinger.kill()
         gevent.sleep(0.2)  # let the socket deliver the last message
-        return 0
 
     def _ping_loop(self) -> None:
         while True:
@@ -115,10 +122,21 @@ class Worker:
 
 
 def run_worker(master: str, name: str | None = None) -> int:
-    from harness.load.master import master_address
-
-    host, port = master_address(master)
-    code = Worker(host, port, name).run()
+    """Ctrl-C (SIGINT), before or after joining: the last second flushed if
+    joined, one line, exit 130. SIGTERM: the same, silently, exit 0."""
+    host, port = protocol.master_address(master)
+    stop = stop_on_signals()
+    # `chaosdrill worker` holds SIGINT back across its exec, so that a Ctrl-C
+    # while Python and Locust load waits, pending, for this handler.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    sync = ClockSync()
+    fetched = fetch_config(host, port, sync, stop)
+    if fetched is not None:
+        Worker(host, port, fetched, sync, name).run(stop)
+    code = 0
+    if stop.signum == signal.SIGINT:
+        print("chaosdrill worker: interrupted", file=sys.stderr)
+        code = 130
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # zmq sockets may still be lingering; everything has been sent

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -116,3 +117,48 @@ def test_a_sigkilled_runner_has_its_faults_ended_within_5s_and_a_new_run_starts_
         time.sleep(0.2)
     assert not list(isolated_state.glob("*.json"))
     assert not [p for p in all_pids(state) if pid_alive(*p)]
+
+
+# A sitecustomize for the interrupted chaosdrill: it writes one byte to
+# CHAOSDRILL_TEST_READY_FD when Python first opens a file whose path holds
+# CHAOSDRILL_TEST_READY_ON, so the test interrupts at a known point of the start
+# and not within Python's own start-up (site), before any chaosdrill code runs.
+READY_HOOK = """\
+import os, sys
+
+_fd = [int(os.environ["CHAOSDRILL_TEST_READY_FD"])]
+
+
+def _hook(event, args):
+    if event == "open" and _fd and os.environ["CHAOSDRILL_TEST_READY_ON"] in str(args[0]):
+        os.write(_fd.pop(), b"!")
+
+
+sys.addaudithook(_hook)
+"""
+
+
+@pytest.mark.parametrize("loading, delay", [("/argparse.", 0.0), ("/harness/commands/", 0.0),
+                                            ("/harness/commands/", 0.1), ("/harness/commands/", 0.25)])
+def test_ctrl_c_while_chaosdrill_starts_is_one_line_and_exit_130(tmp_path, loading, delay):
+    """While Python loads the entry point (harness/cli.py imports argparse
+    first), then the command modules: it was a KeyboardInterrupt traceback."""
+    (tmp_path / "sitecustomize.py").write_text(READY_HOOK)
+    scenarios = list(SCENARIOS.glob("*.yaml"))
+    ready, ready_w = os.pipe()
+    env = {**os.environ, "CHAOSDRILL_TEST_READY_FD": str(ready_w), "CHAOSDRILL_TEST_READY_ON": loading,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "validate", str(SCENARIOS)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, pass_fds=(ready_w,))
+    os.close(ready_w)
+    try:
+        assert select.select([ready], [], [], 60)[0] and os.read(ready, 1) == b"!", f"it never opened {loading}"
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(ready)
+        proc.kill()
+    # Or the interrupt came after validate's end (in Python's exit: killed by it, silently).
+    finished = proc.returncode in (0, -signal.SIGINT) and not err and out.count("ok ") == len(scenarios)
+    assert finished or (proc.returncode, err) == (130, "chaosdrill: interrupted\n"), (proc.returncode, err)
