@@ -83,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _sigint_held():  # build_parser() imports every command module: most of the start-up time
             parser = build_parser()
             args = parser.parse_args(argv)
+            for module in getattr(args, "preload", ()):
+                importlib.import_module(module)
         if not getattr(args, "func", None):
             parser.print_help()
             print("chaosdrill: error: name a command (the list is above)", file=sys.stderr)

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+# Modules a command loads while Ctrl-C is held back (harness/cli.py): the scenario and stack
+# models, whose pydantic schemas take a third of a second to build and which turn a
+# Ctrl-C arriving mid-build into a SchemaError traceback rather than a KeyboardInterrupt.
+SPEC_MODELS = ("harness.scenario",)
+
 
 def port_number(text: str) -> int:
     """A TCP port 0-65535 (0: any free one)."""

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from harness.commands.arguments import SPEC_MODELS
 from harness.errors import UsageError
 from harness.spec.suggest import did_you_mean
 
@@ -26,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     from harness.commands.run import add_run_options
 
     add_run_options(p, with_profile=False)
-    p.set_defaults(func=cmd_gate)
+    p.set_defaults(func=cmd_gate, preload=SPEC_MODELS)
 
 
 def scenario_files(directory: Path, only: list[str]) -> list[Path]:
@@ -59,8 +60,13 @@ def _with_profile(loaded: list, profile: str, directory: str) -> list:
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
-    from harness.commands.run import (check_master_address, check_master_needed, check_output_paths, parse_pairs,
-                                      run_suite)
+    from harness.commands.run import (
+        check_master_address,
+        check_master_needed,
+        check_output_paths,
+        parse_pairs,
+        run_suite,
+    )
     from harness.scenario import load_scenario
     from harness.stack.runtime import check_service_options
 

@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.commands.arguments import SPEC_MODELS
 from harness.errors import UsageError
 
 
@@ -35,11 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     from harness.commands.run import add_run_options
 
     add_run_options(p, with_profile=False, with_master=False)  # the matrix's load has no remote workers
-    p.set_defaults(func=cmd_matrix)
+    p.set_defaults(func=cmd_matrix, preload=SPEC_MODELS)
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from harness.commands.run import copy_junit, parse_pairs
+    from harness.commands.run import check_output_paths, copy_junit, parse_pairs
     from harness.invariants import invariants_of
     from harness.matrix.catalogue import BY_NAME, CATALOGUE, OUTCOMES
     from harness.matrix.driver import MatrixDriver, MatrixSettings
@@ -48,9 +49,6 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     from harness.run.progress import Progress
     from harness.scenario import Scenario
     from harness.stack.model import load_stack
-
-    from harness.commands.run import check_output_paths
-
     from harness.stack.runtime import check_service_options
 
     check_output_paths(args)

@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.commands.arguments import SPEC_MODELS
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -23,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="scenario or stack YAML file(s); a folder stands for its *.yaml files")
     p.add_argument("--kind", choices=("auto", "scenario", "stack"), default="auto",
                    help="what the files are (default: auto, by their top-level keys)")
-    p.set_defaults(func=cmd_validate)
+    p.set_defaults(func=cmd_validate, preload=SPEC_MODELS)
 
 
 def file_kind(path: Path) -> str:

@@ -139,7 +139,8 @@ sys.addaudithook(_hook)
 
 
 @pytest.mark.parametrize("loading, delay", [("/argparse.", 0.0), ("/harness/commands/", 0.0),
-                                            ("/harness/commands/", 0.1), ("/harness/commands/", 0.25)])
+                                            ("/harness/commands/", 0.1), ("/harness/commands/", 0.25),
+                                            ("/harness/scenario/model", 0.02), ("/harness/scenario/model", 0.1)])
 def test_ctrl_c_while_chaosdrill_starts_is_one_line_and_exit_130(tmp_path, loading, delay):
     """While Python loads the entry point (harness/cli.py imports argparse
     first), then the command modules: it was a KeyboardInterrupt traceback."""
