@@ -258,17 +258,12 @@ def _schema_checked(model: Any, data: dict[str, Any], where: str) -> Any:
     """`model` validated from `data`; a UsageError naming `where` and the first bad field otherwise."""
     from pydantic import ValidationError
 
+    from harness.spec.errors import first_problem
+
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise UsageError(f"{where}: {_first_error(exc)}") from None
-
-
-def _first_error(exc: Any) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(x) for x in err.get("loc", ()))
-    msg = str(err.get("msg", exc)).removeprefix("Value error, ")
-    return f"{where}: {msg}" if where else msg
+        raise UsageError(f"{where}: {first_problem(exc, model)}") from None
 
 
 def _links_for(word: str, target: str, vocab: Vocabulary) -> list[str]:

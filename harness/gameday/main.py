@@ -11,6 +11,7 @@ all the same.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -63,6 +64,7 @@ async def run_gameday(opts: GamedayOptions, console: bool = True) -> int:
     for sig in SIGNALS:
         loop.add_signal_handler(sig, on_signal, sig)
     data: dict = {}
+    lines = EventLines(session)
     try:
         try:
             await session.start()
@@ -73,8 +75,9 @@ async def run_gameday(opts: GamedayOptions, console: bool = True) -> int:
 
                 app = GamedayApp(session)
                 await _run_console(app, session)
+                lines.skip()
             else:
-                await _run_plain(session)
+                await _run_plain(session, lines)
         except asyncio.CancelledError:
             why = f"interrupted by {session.ended_by or 'cancellation'} while starting"
             session.log("gameday_interrupted", why)
@@ -89,6 +92,9 @@ async def run_gameday(opts: GamedayOptions, console: bool = True) -> int:
         session.trace("closed")
         for sig in SIGNALS:
             loop.remove_signal_handler(sig)
+    with contextlib.suppress(OSError):  # no terminal any more
+        # Without a console, the rest of the trail; with one, what failed after it closed.
+        lines.flush(None if not console else ("command_failed",))
     _print_summary(session, data)  # a failure's message is its verdict line, said once
     if not data and session.book.failure:  # nothing started, so no record and no verdict: say it here
         print(f"chaosdrill: error: {session.book.failure}", file=sys.stderr)
@@ -128,7 +134,29 @@ async def _run_console(app: Any, session: GameDay) -> None:
         session.request_quit("the console closing")
 
 
-async def _run_plain(session: GameDay) -> None:
+class EventLines:
+    """The game day's events as plain lines on stdout, each once: while it runs without a
+    console, and after it closes, so what ends during the wind-down (a command still
+    running at `quit` that then fails) is seen and not only in the journal."""
+
+    def __init__(self, session: GameDay) -> None:
+        self.model = session.model
+        self.shown = 0
+
+    def skip(self) -> None:
+        """The console showed everything so far."""
+        self.shown = self.model.event_count
+
+    def flush(self, kinds: tuple[str, ...] | None = None) -> None:
+        model = self.model
+        fresh = min(model.event_count - self.shown, len(model.events))
+        for wall, kind, message in (list(model.events)[-fresh:] if fresh > 0 else []):
+            if kinds is None or kind in kinds:
+                print(f"t+{model.offset(wall):7.1f}s {kind:<16} {message}", flush=True)
+        self.shown = model.event_count
+
+
+async def _run_plain(session: GameDay, lines: EventLines) -> None:
     """No console: events as plain lines on stdout, and commands from stdin when it is a file or a pipe.
 
     A script may hold `wait DURATION` lines between commands and should end
@@ -137,13 +165,8 @@ async def _run_plain(session: GameDay) -> None:
     loop = asyncio.get_running_loop()
     if not sys.stdin.isatty():
         threading.Thread(target=_read_commands, args=(session, loop), name="gameday-stdin", daemon=True).start()
-    shown = 0
     while not session.quit_requested.is_set():
-        model = session.model
-        fresh = min(model.event_count - shown, len(model.events))
-        for wall, kind, message in (list(model.events)[-fresh:] if fresh > 0 else []):
-            print(f"t+{model.offset(wall):7.1f}s {kind:<16} {message}", flush=True)
-        shown = model.event_count
+        lines.flush()
         try:
             await asyncio.wait_for(session.quit_requested.wait(), timeout=0.25)
         except asyncio.TimeoutError:

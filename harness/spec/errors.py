@@ -100,6 +100,17 @@ def issues_from_validation(exc: ValidationError, source: YamlSource, model: type
     return issues
 
 
+def first_problem(exc: ValidationError, model: type[BaseModel]) -> str:
+    """`field.path: message` for the first error, worded as in files (did-you-mean included),
+    for data that comes from somewhere other than a file (a game day command)."""
+    err = exc.errors(include_url=False)[0]
+    loc = tuple(err["loc"])
+    key_error = bool(loc) and loc[-1] == "[key]"
+    loc = loc[:-1] if key_error else loc
+    message = _reword(err, loc, model, key_error)
+    return f"{'.'.join(str(x) for x in loc)}: {message}" if loc else message
+
+
 def _reword(err: dict[str, Any], loc: Loc, model: type[BaseModel], key_error: bool = False) -> str:
     kind = err["type"]
     value = err.get("input")

@@ -104,6 +104,7 @@ def test_no_console_reads_a_script_from_stdin_and_prints_events(tmp_path):
         "note scripted outage seen",
         "clear all",
         "wait 1s",
+        "clear g9",  # no such fault: its error comes in the same instant as the quit
         "quit",
     ]) + "\n"
     proc = subprocess.run(
@@ -115,6 +116,9 @@ def test_no_console_reads_a_script_from_stdin_and_prints_events(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "fault_applied    g1: down on lending->credit-bureau-a" in proc.stdout
     assert "note             scripted outage seen" in proc.stdout
+    # What happens at and after `quit` is printed too, once (it was only in the journal).
+    assert proc.stdout.count("command_failed   clear g9:") == 1, proc.stdout[-2000:]
+    assert proc.stdout.count("gameday_ended    game day ended by quit") == 1, proc.stdout[-2000:]
     (run_dir,) = (tmp_path / "reports").glob("*-gameday")
     journal = json.loads((run_dir / "journal.json").read_text())
     (fault,) = journal["faults"]
