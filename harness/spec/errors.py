@@ -84,15 +84,7 @@ def issues_from_validation(exc: ValidationError, source: YamlSource, model: type
     issues: list[SpecIssue] = []
     seen: set[tuple[Loc, str]] = set()
     for err in exc.errors(include_url=False):
-        loc = prefix + tuple(err["loc"])
-        key_error = False
-        if loc and loc[-1] == "[key]":
-            loc, key_error = loc[:-1], True
-        ctx = err.get("ctx") or {}
-        located = ctx.get("error")
-        if isinstance(located, LocatedError):
-            loc = loc + located.sub_loc
-        message = _reword(err, loc[len(prefix):], model, key_error)
+        loc, message = _located(err, model, prefix)
         if (loc, message) in seen:
             continue
         seen.add((loc, message))
@@ -103,12 +95,20 @@ def issues_from_validation(exc: ValidationError, source: YamlSource, model: type
 def first_problem(exc: ValidationError, model: type[BaseModel]) -> str:
     """`field.path: message` for the first error, worded as in files (did-you-mean included),
     for data that comes from somewhere other than a file (a game day command)."""
-    err = exc.errors(include_url=False)[0]
-    loc = tuple(err["loc"])
-    key_error = bool(loc) and loc[-1] == "[key]"
-    loc = loc[:-1] if key_error else loc
-    message = _reword(err, loc, model, key_error)
-    return f"{'.'.join(str(x) for x in loc)}: {message}" if loc else message
+    loc, message = _located(exc.errors(include_url=False)[0], model)
+    return f"{format_loc(loc)}: {message}" if loc else message
+
+
+def _located(err: dict[str, Any], model: type[BaseModel], prefix: Loc = ()) -> tuple[Loc, str]:
+    """Where an error is (a bad mapping key is the key's own location) and what to say."""
+    loc = prefix + tuple(err["loc"])
+    key_error = False
+    if loc and loc[-1] == "[key]":
+        loc, key_error = loc[:-1], True
+    located = (err.get("ctx") or {}).get("error")
+    if isinstance(located, LocatedError):
+        loc = loc + located.sub_loc
+    return loc, _reword(err, loc[len(prefix):], model, key_error)
 
 
 def _reword(err: dict[str, Any], loc: Loc, model: type[BaseModel], key_error: bool = False) -> str:
