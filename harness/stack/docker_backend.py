@@ -470,7 +470,7 @@ class DockerStackRuntime(StackRuntime):
         stack = self.stack
         self._check_options()
         for name, svc in stack.services.items():
-            count = self.options.replicas.get(name, svc.replicas)
+            count = svc.replicas
             cport = SERVICE_PORT_DEFAULT if svc.port in (None, "auto") else int(svc.port)
             group = []
             for index in range(count):

@@ -74,8 +74,8 @@ class StackRuntime:
     """Start with `await rt.start()`, always `await rt.stop()` (or `async with`)."""
 
     def __init__(self, stack: Stack, options: StackOptions | None = None, state: RunState | None = None) -> None:
-        self.stack = stack
         self.options = options or StackOptions()
+        self.stack = stack.with_replicas(self.options.replicas)  # the stack as it runs: one replica count
         self.state = state
         self.instances: dict[str, list[Instance]] = {}
         self.links: dict[str, LinkRuntime] = {}
@@ -178,7 +178,7 @@ class StackRuntime:
         stack = self.stack
         self._check_options()
         for name, svc in stack.services.items():
-            count = self.options.replicas.get(name, svc.replicas)
+            count = svc.replicas
             group = []
             for index in range(count):
                 if svc.port == "auto" or svc.port is None:

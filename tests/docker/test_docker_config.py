@@ -16,6 +16,7 @@ from harness.stack.docker_backend import (
     owner_alive,
     owner_label,
 )
+from harness.stack.model import Stack
 from harness.stack.runtime import StackOptions, StackRuntime
 
 
@@ -48,10 +49,12 @@ def test_bad_fault_proxy_settings_name_the_field():
 
 def test_make_runtime_follows_the_stack_unless_overridden(tmp_path):
     opts = StackOptions(state_dir=tmp_path)
-    stack = SimpleNamespace(name="s", backend="docker", services={}, links={})
+    service = {"a": {"command": ["x"]}}
+    stack = Stack.model_validate({"name": "s", "backend": "docker", "entry": "a", "services": service})
     assert type(make_runtime(stack, opts)) is DockerStackRuntime
     assert type(make_runtime(stack, opts, backend="process")) is StackRuntime
-    assert type(make_runtime(SimpleNamespace(name="s", services={}, links={}), opts)) is StackRuntime
+    plain = Stack.model_validate({"name": "s", "entry": "a", "services": service})
+    assert type(make_runtime(plain, opts)) is StackRuntime
     with pytest.raises(UsageError, match="unknown backend 'vm'"):
         make_runtime(stack, opts, backend="vm")
 
