@@ -132,6 +132,16 @@ class FaultProxyClient:
         except NotFound:
             raise UsageError(f"fault proxy at {self.url} has no proxy {name!r}") from None
 
+    def set_upstream(self, name: str, upstream: str) -> None:
+        """Point a proxy at another address: Toxiproxy restarts its listener (its live connections
+        close) and keeps its toxics and `enabled`, so a link that is down stays down."""
+        self._rebind()
+        try:
+            _ok(APIConsumer.post(f"/proxies/{name}", json={"upstream": upstream}),
+                f"point proxy {name} at {upstream}")
+        except NotFound:
+            raise UsageError(f"fault proxy at {self.url} has no proxy {name!r}") from None
+
     def add_toxic(
         self,
         proxy_name: str,

@@ -3,8 +3,8 @@
 Same shape as the process backend (it is a StackRuntime with different
 ways to start things), so the runner and the faults need not know which one
 runs: links are proxies on the fault proxy, now a container; services reach
-their dependencies only through it, by its container name on the run's
-network; the load reaches the entry service through edge proxies published
+their dependencies only through it, by its address on the run's network
+(and it reaches them by theirs, followed across restarts); the load reaches the entry service through edge proxies published
 on 127.0.0.1; process faults become container operations (kill, pause and
 unpause, stop and start, restart).
 
@@ -26,7 +26,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from harness.errors import HarnessError, UsageError
 from harness.faultproxy.client import FaultProxyClient
@@ -170,6 +170,9 @@ class DockerInstance(InstanceAddress):
     container: Any = field(default=None, repr=False)
     paused: bool = False
     host: str = HOST
+    network: str = ""  # the run's network, where `address` is read
+    on_moved: Callable[["DockerInstance"], None] | None = field(default=None, repr=False)
+    address: str | None = None  # its IPv4 address on `network` while it runs
     _state_at: float = field(default=float("-inf"), repr=False)
 
     @property
@@ -195,6 +198,20 @@ class DockerInstance(InstanceAddress):
 
     def _changed(self) -> None:
         self._state_at = float("-inf")
+
+    def refresh_address(self) -> None:
+        """Read its address after it started or stopped, and say so (`on_moved`) when it changed.
+
+        podman gives a container a new address each time it starts, so whatever
+        reaches it by address must follow; a stopped container has none."""
+        address = None
+        if self.running():
+            networks = self.container.attrs.get("NetworkSettings", {}).get("Networks") or {}
+            address = (networks.get(self.network) or {}).get("IPAddress") or None
+        if address != self.address:
+            self.address = address
+            if self.on_moved is not None:
+                self.on_moved(self)
 
     @property
     def pid(self) -> int | None:
@@ -226,6 +243,7 @@ class DockerInstance(InstanceAddress):
             self.container.start()
         self._changed()
         self.paused = False
+        self.refresh_address()
 
     def running(self) -> bool:
         return self.status in ("running", "paused")
@@ -248,6 +266,7 @@ class DockerInstance(InstanceAddress):
                     raise HarnessError(f"container {self.container_name}: kill failed: {exc}") from None
         self._changed()
         self.paused = False
+        self.refresh_address()
 
     def pause(self) -> None:
         """Freeze every process of the container (cgroup freezer): connections stay open, nothing answers."""
@@ -271,6 +290,7 @@ class DockerInstance(InstanceAddress):
             self.container.stop(timeout=max(1, int(round(grace))))
         self._changed()
         self.paused = False
+        self.refresh_address()
 
     def restart(self, grace: float = 3.0) -> None:
         if self.status == "paused":
@@ -278,6 +298,7 @@ class DockerInstance(InstanceAddress):
         self.container.restart(timeout=max(1, int(round(grace))))
         self._changed()
         self.paused = False
+        self.refresh_address()
 
     def logs(self) -> bytes:
         if self.container is None:
@@ -482,6 +503,7 @@ class DockerStackRuntime(StackRuntime):
                     port=free_port(HOST), image="", argv=[], env={},
                     log_path=self.log_dir / f"{name}-{index}.log", health_path=svc.health.path,
                     create_args=self._create_args("service", alias, **{LABEL_INSTANCE: f"{name}#{index}"}),
+                    network=self.network_name, on_moved=self._follow,
                 ))
             self.instances[name] = group
 
@@ -494,7 +516,7 @@ class DockerStackRuntime(StackRuntime):
             alias=self.dns_alias("fault-proxy"),
             container_port=spec.api_port, port=free_port(HOST), image=image, argv=spec.argv(python), env={},
             log_path=self.log_dir / "fault-proxy.log",
-            client=self.docker,
+            client=self.docker, network=self.network_name,
         )
         # Edge proxies listen inside the proxy container; their ports are published with the API's.
         entry_count = len(self.instances[self.stack.entry])
@@ -521,6 +543,11 @@ class DockerStackRuntime(StackRuntime):
             inst.image, command=inst.argv, name=inst.container_name, ports=ports, **inst.create_args
         )
         inst.container.start()
+        inst._changed()
+        inst.refresh_address()
+        if inst.address is None:
+            raise HarnessError(f"fault proxy container {inst.container_name} has no address on network "
+                               f"{self.network_name} (status {inst.status}): {inst.log_tail(3) or 'no output'}")
 
     async def _wait_proxy_api(self, inst: DockerInstance, timeout: float = 30.0) -> str:
         assert self.client is not None
@@ -595,8 +622,25 @@ class DockerStackRuntime(StackRuntime):
             self.state.add_proxy(pname)
         info = self.client.create_proxy(pname, upstream=f"{target.alias}:{target.container_port}",
                                         listen=f"0.0.0.0:{listen_port}")
-        listen = f"{HOST}:{host_port}" if host_port else f"{self.proxy_instance.alias}:{listen_port}"
+        listen = f"{HOST}:{host_port}" if host_port else f"{self.proxy_instance.address}:{listen_port}"
         return LinkRuntime(name, source, target.name, pname, listen, info.upstream)
+
+    def _follow(self, inst: DockerInstance) -> None:
+        """Point the proxies in front of `inst` at its new address, or at its name while it is down.
+
+        Services reach the proxy, and the proxy its targets, by address rather
+        than by name: on podman, name lookups in a container right after another
+        one restarted took 10 to 40 s (aardvark-dns not answering), which a
+        drill would have read as the system's own timeouts. A container that is
+        down has no address; its name then fails to resolve at once, as a
+        crashed container's does on Docker."""
+        if self.client is None:
+            return
+        upstream = f"{inst.address or inst.alias}:{inst.container_port}"
+        for link in [*self.links.values(), *self.edges]:
+            if link.target == inst.name and link.upstream != upstream:
+                self.client.set_upstream(link.proxy, upstream)
+                link.upstream = upstream
 
     def _service_url(self, name: str, service: str) -> str:
         if name not in self.instances:
