@@ -1,7 +1,7 @@
 """Fault proxy throughput and added latency: direct vs proxied, side by side, one run.
 
     python benchmarks/bench_proxy.py [--duration 5] [--rounds 3] [--connections 10 100] [--toxiproxy PATH]
-                                     [--upstream {minimal,credit-bureau}]
+                                     [--upstream {minimal,credit-bureau}] [--haproxy]
 
 Starts a tiny keep-alive HTTP upstream (uvloop, its own process), the fault
 proxy server (its own process, no toxic on the proxy), and drives both with
@@ -22,6 +22,11 @@ does is work the proxy does not add to.
 or built from its source; chaosdrill ships none) as one more path in the same
 alternation, so the two proxies are compared in one run on the same machine
 rather than against figures measured elsewhere.
+
+`--haproxy` also runs HAProxy (Debian's `haproxy`, C, TCP mode, its default
+threads) in front of the same upstream: no toxics, no API, the plain hop. It
+is not a fault proxy; it says how much of direct throughput any TCP hop keeps
+on this machine, the ceiling a fault proxy's no-toxic path can approach.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -152,6 +158,30 @@ def _start_toxiproxy(binary: Path) -> tuple[subprocess.Popen, str, str]:
     raise SystemExit(f"bench_proxy: {binary} did not answer on {api}/version within 10 s")
 
 
+def _start_haproxy(upstream_port: int, workdir: Path) -> tuple[subprocess.Popen, int]:
+    """HAProxy in TCP mode, in the foreground, between a free loopback port and the upstream."""
+    from harness.stack.ports import free_port
+
+    port = free_port()
+    config = workdir / "haproxy.cfg"
+    config.write_text(
+        "global\n  maxconn 4000\n"
+        "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n"
+        f"listen bench\n  bind 127.0.0.1:{port}\n  server upstream 127.0.0.1:{upstream_port}\n"
+    )
+    process = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process, port
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit(f"bench_proxy: haproxy did not listen on 127.0.0.1:{port}: {process.communicate()[1][-500:]}")
+
+
 def _post(url: str, body: object) -> dict:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
     with urllib.request.urlopen(request, timeout=5) as response:
@@ -179,6 +209,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--toxic-path", action="store_true", help="also measure the toxic pipeline path")
     parser.add_argument("--toxiproxy", type=Path, metavar="PATH", help="also measure this Toxiproxy server binary")
+    parser.add_argument("--haproxy", action="store_true",
+                        help="also measure HAProxy in TCP mode: the plain hop, the ceiling of a no-toxic path")
     parser.add_argument("--upstream", choices=UPSTREAMS, default="minimal",
                         help="what the proxies front (default minimal: the worst case for the ratio)")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -191,6 +223,9 @@ def main() -> int:
         return 2
     if args.toxiproxy is not None and not os.access(args.toxiproxy, os.X_OK):
         print(f"bench_proxy: --toxiproxy {args.toxiproxy}: not an executable file", file=sys.stderr)
+        return 2
+    if args.haproxy and shutil.which("haproxy") is None:
+        print("bench_proxy: --haproxy: haproxy is not installed (apt-get install haproxy)", file=sys.stderr)
         return 2
 
     processes: list[subprocess.Popen] = []
@@ -226,6 +261,10 @@ def main() -> int:
             targets["toxiproxy"] = int(theirs["listen"].rsplit(":", 1)[1])
             pids["toxiproxy"] = toxiproxy.pid
             print(f"Toxiproxy {version} from {args.toxiproxy}", flush=True)
+        if args.haproxy:
+            haproxy, targets["haproxy"] = _start_haproxy(upstream_port, Path(workdir.name))
+            processes.append(haproxy)
+            pids["haproxy"] = haproxy.pid
         for port in targets.values():  # warm up every path once
             run_wrk(port, 10, 1, args.threads, path)
 
