@@ -163,7 +163,9 @@ def _one_line(what: str) -> Iterator[None]:
     try:
         yield
     except ChaosdrillError as exc:
-        pytest.fail(f"{what}: {exc}", pytrace=False)
+        # `from None`: else pytest prints the error twice, with "During handling of the
+        # above exception, another exception occurred" between the two.
+        raise pytest.fail.Exception(f"{what}: {exc}", pytrace=False) from None
 
 
 @pytest.fixture(scope="session")

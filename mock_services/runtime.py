@@ -46,10 +46,32 @@ class ServiceArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         fail(self.prog, message)
 
+    def env(self, name: str, default: Any, convert: Callable[[str], Any] | None = None) -> Any:
+        """The default of --NAME from CHAOSDRILL_NAME, converted as the flag's own values are.
+
+        A value the conversion refuses is this parser's one-line error naming the
+        variable (exit 2), as the flag's would be, not a traceback while the parser is built.
+        """
+        variable = env_variable(name)
+        raw = os.environ.get(variable)
+        if raw is None:
+            return default
+        if convert is None:
+            return raw
+        try:
+            return convert(raw)
+        except (argparse.ArgumentTypeError, ValueError) as exc:
+            self.error(f"{variable}: {exc}")
+
+
+def env_variable(name: str) -> str:
+    """--max-concurrency -> CHAOSDRILL_MAX_CONCURRENCY."""
+    return "CHAOSDRILL_" + name.upper().replace("-", "_")
+
 
 def env_default(name: str, default: Any) -> Any:
     """Flag default from the environment: --db <- CHAOSDRILL_DB, --max-concurrency <- CHAOSDRILL_MAX_CONCURRENCY."""
-    return os.environ.get("CHAOSDRILL_" + name.upper().replace("-", "_"), default)
+    return os.environ.get(env_variable(name), default)
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
@@ -75,14 +97,32 @@ def port(text: str) -> int:
     return value
 
 
+def integer(text: str) -> int:
+    """An int flag value; an argparse type whose refusal reads like the others'."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def log_level(text: str) -> str:
+    """One of LOG_LEVELS, any case (argparse checks `choices` on the command line only, not on defaults)."""
+    if text.lower() not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"not a log level: {text!r} (choose from {', '.join(LOG_LEVELS)})")
+    return text.lower()
+
+
 def base_parser(service: str, description: str) -> ServiceArgumentParser:
     parser = ServiceArgumentParser(prog=service, description=description)
-    parser.add_argument("--host", default=env_default("host", "127.0.0.1"), help="listen address (default 127.0.0.1)")
-    parser.add_argument("--port", type=port, default=int(env_default("port", 0)), help="listen port (0: any free port)")
-    parser.add_argument("--db", default=env_default("db", None), required=env_default("db", None) is None,
+    parser.add_argument("--host", default=parser.env("host", "127.0.0.1"), help="listen address (default 127.0.0.1)")
+    parser.add_argument("--port", type=port, default=parser.env("port", 0, port), help="listen port (0: any free port)")
+    parser.add_argument("--db", default=parser.env("db", None), required=parser.env("db", None) is None,
                         help="SQLite database file (WAL mode)")
-    parser.add_argument("--log-level", default=env_default("log-level", "info"),
-                        choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--log-level", default=parser.env("log-level", "info", log_level),
+                        choices=LOG_LEVELS)
     return parser
 
 

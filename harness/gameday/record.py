@@ -278,8 +278,13 @@ class RecordBook:
         now = model.offset()
         if self.first_fault_at is None:
             self.first_fault_at = now
-        if self._recovering_since is None and self._baseline_error is not None:
-            return  # an incident is already under way
+        if self._baseline_error is not None:
+            # An incident is under way, or its recovery is and this fault continues it: the
+            # error rate before the incident stays the reference (the last 30 s would hold
+            # the incident's own errors and make "recovered" mean "as bad as during it").
+            self._recovering_since = None
+            model.recovery = None
+            return
         rows = [r for r in model.recent(BASELINE_S) if r.n]
         n = sum(r.n for r in rows)
         errors = sum(r.classes["degraded"] + r.classes["ungraceful"] for r in rows)

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from harness.errors import UsageError
 from harness.report import formatting as fmt
 from harness.report import junit
 from harness.report.html import render_index, render_report
@@ -40,8 +41,12 @@ def render_all(journal: dict[str, Any], out_dir: Path, junit_path: Path | None =
     junit.write([journal], paths["junit"])
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
-        with open(step_summary, "a", encoding="utf-8") as fh:
-            fh.write(summary.rstrip("\n") + "\n\n")
+        try:
+            with open(step_summary, "a", encoding="utf-8") as fh:
+                fh.write(summary.rstrip("\n") + "\n\n")
+        except OSError as exc:  # the reports are written: say which file could not take the summary
+            raise UsageError(f"GITHUB_STEP_SUMMARY={step_summary}: cannot append summary.md to it "
+                             f"({exc.strerror or exc})") from None
     return paths
 
 

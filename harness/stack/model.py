@@ -259,6 +259,21 @@ def _check_stack(data: dict[str, Any], report: Report) -> None:
                     for problem in placeholder_problems(v, links, names):
                         report(("services", name, "env", k), problem)
 
+    # Fixed ports: instance i of a service listens on port + i, so two ranges must not meet
+    # (a second instance on a taken port cannot listen, while the first answers its health check).
+    owner: dict[int, str] = {}
+    for name, svc in services.items():
+        port, replicas = (svc.get("port"), svc.get("replicas", 1)) if isinstance(svc, dict) else (None, 1)
+        if isinstance(port, bool) or not isinstance(port, int) or not isinstance(replicas, int) or replicas < 1:
+            continue
+        for index in range(replicas):
+            if port + index in owner:
+                report(("services", name, "port"), f"port {port + index} (of {instance_name(name, index)}) is also "
+                       f"the port of {owner[port + index]}; instance i of a service with a fixed port listens on "
+                       "port + i, so give each service its own range")
+                break
+            owner[port + index] = instance_name(name, index)
+
     def check_service(loc: tuple, value: Any) -> None:
         if isinstance(value, str) and services and value not in services:
             report(loc, unknown_name("service", value, names))

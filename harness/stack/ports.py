@@ -49,6 +49,11 @@ def free_port(host: str = "127.0.0.1") -> int:
     raise UsageError(f"no free port on {host} between {LOWEST} and {top}")
 
 
+def reserve(ports) -> None:
+    """Ports fixed by a stack file: free_port never hands them to an `auto` service."""
+    _given.update(ports)
+
+
 def ensure_free(port: int, what: str, host: str = "127.0.0.1") -> None:
     """Fail with one clear line when a fixed port is already taken."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

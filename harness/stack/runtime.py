@@ -23,8 +23,8 @@ import aiohttp
 from harness.errors import ChaosdrillError, HarnessError, UsageError
 from harness.faultproxy.client import FaultProxyClient, looks_like_toxiproxy_version
 from harness.faultproxy.launcher import FaultProxyServer, external_url, start_builtin
-from harness.stack.model import EDGE_FROM, Stack
-from harness.stack.ports import ensure_free, free_port
+from harness.stack.model import EDGE_FROM, Stack, instance_name
+from harness.stack.ports import ensure_free, free_port, reserve
 from harness.stack.processes import Instance
 from harness.stack.templating import TemplateContext, render
 from harness.state import RunState
@@ -177,6 +177,7 @@ class StackRuntime:
     def _plan_instances(self) -> None:
         stack = self.stack
         self._check_options()
+        self._check_fixed_ports()
         for name, svc in stack.services.items():
             count = svc.replicas
             group = []
@@ -202,6 +203,27 @@ class StackRuntime:
                     )
                 )
             self.instances[name] = group
+
+    def _check_fixed_ports(self) -> None:
+        """Two instances given one fixed port fail as one line, and `auto` never picks a fixed port.
+
+        Each instance binds its own port, so a second one on the same port could not
+        listen while the health check, answered by the first, passed for both.
+        """
+        owner: dict[int, str] = {}
+        for name, svc in self.stack.services.items():
+            if svc.port == "auto" or svc.port is None:
+                continue
+            for index in range(svc.replicas):
+                port = int(svc.port) + index
+                inst = instance_name(name, index)
+                if port in owner:
+                    raise UsageError(
+                        f"service {name}: port {port} (of {inst}) is also the port of {owner[port]}; a service "
+                        "with a fixed port takes port + i for its instance i, so give each service its own range"
+                    )
+                owner[port] = inst
+        reserve(owner)
 
     async def _start_fault_proxy(self) -> None:
         url = self.options.fault_proxy_url or external_url(getattr(self.stack, "fault_proxy_url", None))

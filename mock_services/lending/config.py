@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mock_services.runtime import ServiceArgumentParser, base_parser, duration, env_default
+from mock_services.runtime import ServiceArgumentParser, base_parser, duration, env_default, integer
 
 MECHANISMS = {
     "fallback": "cached credit report fallback (APPROVED_DEGRADED / QUOTA_DEGRADED) and explicit "
@@ -64,27 +64,27 @@ def build_parser() -> ServiceArgumentParser:
                         help="credit-bureau replica URL; repeat or comma-separate (replicas a, b, ...)")
     parser.add_argument("--gateway-primary-url", default=env_default("gateway-primary-url", None))
     parser.add_argument("--gateway-backup-url", default=env_default("gateway-backup-url", None))
-    parser.add_argument("--deadline", type=duration, default=duration(env_default("deadline", "2s")),
+    parser.add_argument("--deadline", type=duration, default=parser.env("deadline", duration("2s"), duration),
                         help="answer every request within this budget (default 2s)")
-    parser.add_argument("--dependency-timeout", type=duration, default=duration(env_default("dependency-timeout", "400ms")),
+    parser.add_argument("--dependency-timeout", type=duration, default=parser.env("dependency-timeout", duration("400ms"), duration),
                         help="timeout of one dependency call attempt, capped by the remaining deadline")
-    parser.add_argument("--retry-attempts", type=int, default=int(env_default("retry-attempts", 3)))
-    parser.add_argument("--max-concurrency", type=int, default=int(env_default("max-concurrency", 256)),
+    parser.add_argument("--retry-attempts", type=int, default=parser.env("retry-attempts", 3, integer))
+    parser.add_argument("--max-concurrency", type=int, default=parser.env("max-concurrency", 256, integer),
                         help="admission control: requests in progress beyond this get OVERLOADED 429")
-    parser.add_argument("--breaker-failures", type=int, default=int(env_default("breaker-failures", 5)),
+    parser.add_argument("--breaker-failures", type=int, default=parser.env("breaker-failures", 5, integer),
                         help="consecutive failures that open a dependency's breaker")
-    parser.add_argument("--breaker-reset", type=duration, default=duration(env_default("breaker-reset", "2s")),
+    parser.add_argument("--breaker-reset", type=duration, default=parser.env("breaker-reset", duration("2s"), duration),
                         help="how long a breaker stays open before a half-open trial")
-    parser.add_argument("--report-ttl", type=duration, default=duration(env_default("report-ttl", "600s")),
+    parser.add_argument("--report-ttl", type=duration, default=parser.env("report-ttl", duration("600s"), duration),
                         help="how old a cached credit report may be to serve as a fallback")
-    parser.add_argument("--freeze-after", type=int, default=int(env_default("freeze-after", 5)),
+    parser.add_argument("--freeze-after", type=int, default=parser.env("freeze-after", 5, integer),
                         help="QUOTA_FROZEN when a user already has this many loans within --freeze-window")
-    parser.add_argument("--freeze-window", type=duration, default=duration(env_default("freeze-window", "60s")))
-    parser.add_argument("--reconcile-interval", type=duration, default=duration(env_default("reconcile-interval", "2s")),
+    parser.add_argument("--freeze-window", type=duration, default=parser.env("freeze-window", duration("60s"), duration))
+    parser.add_argument("--reconcile-interval", type=duration, default=parser.env("reconcile-interval", duration("2s"), duration),
                         help="how often PENDING_RECONCILIATION payments are resolved")
     parser.add_argument("--no-upstream-check", action="store_true", default=_truthy(env_default("no-upstream-check", "")),
                         help="start even when an upstream does not accept connections")
-    parser.add_argument("--upstream-wait", type=duration, default=duration(env_default("upstream-wait", "3s")),
+    parser.add_argument("--upstream-wait", type=duration, default=parser.env("upstream-wait", duration("3s"), duration),
                         help="how long to wait at start for each upstream to accept connections")
     for mechanism, meaning in MECHANISMS.items():
         parser.add_argument(f"--no-{mechanism}", action="store_true", default=_truthy(env_default(f"no-{mechanism}", "")),

@@ -86,6 +86,8 @@ def test_bad_input_is_one_line_not_a_traceback(pytester, isolated_state):
     assert "fault('front->nowhere'): " in out and "front->nowhere" in out
     assert "fault('front->back'): fault on link front->back: unknown keyword 'latncy' (did you mean 'latency'?)" in out
     assert "Traceback" not in out and "raise " not in out
+    # One line: not the harness's error, "During handling of the above exception ...", then the same again.
+    assert "During handling" not in out and out.count("unknown keyword 'latncy'") == 1, out
     assert not list(isolated_state.glob("*.json"))
 
 

@@ -51,3 +51,13 @@ def test_bad_journals_are_usage_errors(tmp_path, capsys):
     assert "not a chaosdrill journal" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "missing.json")]) == 2
     assert "no such journal file" in capsys.readouterr().err
+
+
+def test_a_step_summary_that_cannot_be_appended_to_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    """An unwritable $GITHUB_STEP_SUMMARY was a FileNotFoundError traceback and exit 1."""
+    target = tmp_path / "no-such-dir" / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(target))
+    assert main(["report", str(JOURNALS / "pass.json"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"GITHUB_STEP_SUMMARY={target}: cannot append summary.md" in err and "Traceback" not in err
+    assert (tmp_path / "o" / "report.html").exists() and (tmp_path / "o" / "summary.md").exists()

@@ -110,6 +110,39 @@ def test_a_fixed_port_that_replicas_push_past_65535_is_bad_input(tmp_path, isola
         rt._plan_instances()
 
 
+def test_two_services_on_one_fixed_port_is_bad_input(tmp_path, isolated_state):
+    """Two instances given the same fixed port (two services, or replicas running into the
+    next service's port): one line, exit 2, before anything starts. It was a stack reported
+    up with the second service dead, its health check answered by the first."""
+    import pytest
+
+    from harness.errors import UsageError
+
+    stack_file = tmp_path / "clash.yaml"
+    stack_file.write_text('name: clash\nentry: a\nservices:\n'
+                          '  a:\n    command: ["{python}", "-m", "http.server", "{port}"]\n    port: 23400\n'
+                          '  b:\n    command: ["{python}", "-m", "http.server", "{port}"]\n    port: 23401\n')
+    StackRuntime(load_stack(stack_file), StackOptions(state_dir=str(tmp_path / "s")))._plan_instances()
+    rt = StackRuntime(load_stack(stack_file), StackOptions(state_dir=str(tmp_path / "s2"), replicas={"a": 2}))
+    with pytest.raises(UsageError, match=r"service b: port 23401 \(of b\) is also the port of a#1"):
+        rt._plan_instances()
+
+
+def test_auto_ports_never_take_a_fixed_port(tmp_path, isolated_state, monkeypatch):
+    import harness.stack.ports as ports
+
+    stack_file = tmp_path / "mixed.yaml"
+    stack_file.write_text('name: mixed\nentry: a\nservices:\n'
+                          '  a:\n    command: ["{python}", "-m", "http.server", "{port}"]\n    port: 23400\n'
+                          '  b:\n    command: ["{python}", "-m", "http.server", "{port}"]\n')
+    picks = iter([23400, 23999])  # the first free port drawn is a's fixed one
+    monkeypatch.setattr(ports.random, "randrange", lambda lo, hi: next(picks))
+    monkeypatch.setattr(ports, "_given", set())
+    rt = StackRuntime(load_stack(stack_file), StackOptions(state_dir=str(tmp_path / "s")))
+    rt._plan_instances()
+    assert [rt.instance("a").port, rt.instance("b").port] == [23400, 23999]
+
+
 def test_stack_up_keeps_the_log_its_error_names(tmp_path, isolated_state, unhealthy_stack):
     """'its log (PATH) ends: ...' must point at a file that still exists after stack up gave up."""
     import re

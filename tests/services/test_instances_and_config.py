@@ -49,6 +49,34 @@ def test_bad_configuration_is_one_line_and_exit_2(tmp_path, module, args, expect
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("module,variable,value,expect", [
+    ("mock_services.credit_bureau", "CHAOSDRILL_PORT", "xyz", "CHAOSDRILL_PORT: not a port: 'xyz'"),
+    ("mock_services.payment_gateway", "CHAOSDRILL_LOG_LEVEL", "loud", "CHAOSDRILL_LOG_LEVEL: not a log level: 'loud'"),
+    ("mock_services.lending", "CHAOSDRILL_DEADLINE", "soon", "CHAOSDRILL_DEADLINE: not a duration: 'soon'"),
+    ("mock_services.lending", "CHAOSDRILL_MAX_CONCURRENCY", "many", "CHAOSDRILL_MAX_CONCURRENCY: not an integer: 'many'"),
+])
+def test_bad_environment_value_is_one_line_naming_the_variable(tmp_path, monkeypatch, module, variable, value,
+                                                               expect) -> None:
+    """Every flag reads CHAOSDRILL_<FLAG>: a value it refuses is refused as the flag's would be (was a traceback)."""
+    monkeypatch.setenv(variable, value)
+    result = run(module, "--db", str(tmp_path / "x.db"))
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("{")]
+    assert result.returncode == 2 and len(lines) == 1 and expect in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_environment_values_are_flag_defaults(monkeypatch) -> None:
+    from mock_services.lending.config import parse_settings
+    monkeypatch.setenv("CHAOSDRILL_DEADLINE", "500ms")
+    monkeypatch.setenv("CHAOSDRILL_MAX_CONCURRENCY", "7")
+    monkeypatch.setenv("CHAOSDRILL_LOG_LEVEL", "WARNING")
+    urls = ["--bureau-url", "http://127.0.0.1:1", "--gateway-primary-url", "http://127.0.0.1:2",
+            "--gateway-backup-url", "http://127.0.0.1:3"]
+    settings = parse_settings(["--db", "x.db", *urls])
+    assert (settings.deadline, settings.max_concurrency, settings.log_level) == (0.5, 7, "warning")
+    assert parse_settings(["--db", "x.db", "--deadline", "3s", *urls]).deadline == 3.0  # the flag wins
+
+
 def test_port_in_use_is_one_line_and_exit_2(tmp_path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
