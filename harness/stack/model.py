@@ -212,6 +212,27 @@ class Stack(StrictModel):
 # ---------------------------------------------------------------- semantic checks
 
 
+def fixed_port_clashes(services: list[tuple[str, int, int]]) -> tuple[dict[int, str], list[tuple[str, str]]]:
+    """Instance -> port of the services with a fixed port, and each service whose range meets another's.
+
+    Instance i of a service with a fixed port listens on port + i, so two ranges
+    must not meet: a second instance on a taken port cannot listen, while the
+    first answers its health check. `services` holds (name, port, replicas).
+    """
+    owner: dict[int, str] = {}
+    clashes: list[tuple[str, str]] = []
+    for name, port, replicas in services:
+        for index in range(replicas):
+            inst = instance_name(name, index)
+            if port + index in owner:
+                clashes.append((name, f"port {port + index} (of {inst}) is also the port of {owner[port + index]}; "
+                                      "instance i of a service with a fixed port listens on port + i, so give each "
+                                      "service its own range"))
+                break
+            owner[port + index] = inst
+    return owner, clashes
+
+
 def _check_stack(data: dict[str, Any], report: Report) -> None:
     services = data.get("services") if isinstance(data.get("services"), dict) else {}
     names = list(services)
@@ -259,20 +280,13 @@ def _check_stack(data: dict[str, Any], report: Report) -> None:
                     for problem in placeholder_problems(v, links, names):
                         report(("services", name, "env", k), problem)
 
-    # Fixed ports: instance i of a service listens on port + i, so two ranges must not meet
-    # (a second instance on a taken port cannot listen, while the first answers its health check).
-    owner: dict[int, str] = {}
+    fixed = []
     for name, svc in services.items():
         port, replicas = (svc.get("port"), svc.get("replicas", 1)) if isinstance(svc, dict) else (None, 1)
-        if isinstance(port, bool) or not isinstance(port, int) or not isinstance(replicas, int) or replicas < 1:
-            continue
-        for index in range(replicas):
-            if port + index in owner:
-                report(("services", name, "port"), f"port {port + index} (of {instance_name(name, index)}) is also "
-                       f"the port of {owner[port + index]}; instance i of a service with a fixed port listens on "
-                       "port + i, so give each service its own range")
-                break
-            owner[port + index] = instance_name(name, index)
+        if not isinstance(port, bool) and isinstance(port, int) and isinstance(replicas, int) and replicas >= 1:
+            fixed.append((name, port, replicas))
+    for name, problem in fixed_port_clashes(fixed)[1]:
+        report(("services", name, "port"), problem)
 
     def check_service(loc: tuple, value: Any) -> None:
         if isinstance(value, str) and services and value not in services:

@@ -23,7 +23,7 @@ import aiohttp
 from harness.errors import ChaosdrillError, HarnessError, UsageError
 from harness.faultproxy.client import FaultProxyClient, looks_like_toxiproxy_version
 from harness.faultproxy.launcher import FaultProxyServer, external_url, start_builtin
-from harness.stack.model import EDGE_FROM, Stack, instance_name
+from harness.stack.model import EDGE_FROM, Stack, fixed_port_clashes
 from harness.stack.ports import ensure_free, free_port, reserve
 from harness.stack.processes import Instance
 from harness.stack.templating import TemplateContext, render
@@ -210,19 +210,11 @@ class StackRuntime:
         Each instance binds its own port, so a second one on the same port could not
         listen while the health check, answered by the first, passed for both.
         """
-        owner: dict[int, str] = {}
-        for name, svc in self.stack.services.items():
-            if svc.port == "auto" or svc.port is None:
-                continue
-            for index in range(svc.replicas):
-                port = int(svc.port) + index
-                inst = instance_name(name, index)
-                if port in owner:
-                    raise UsageError(
-                        f"service {name}: port {port} (of {inst}) is also the port of {owner[port]}; a service "
-                        "with a fixed port takes port + i for its instance i, so give each service its own range"
-                    )
-                owner[port] = inst
+        owner, clashes = fixed_port_clashes([(name, int(svc.port), svc.replicas)
+                                             for name, svc in self.stack.services.items()
+                                             if svc.port not in ("auto", None)])
+        for name, problem in clashes:
+            raise UsageError(f"service {name}: {problem}")
         reserve(owner)
 
     async def _start_fault_proxy(self) -> None:
