@@ -105,6 +105,16 @@ def integer(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
 
 
+def switch(text: str) -> bool:
+    """A CHAOSDRILL_NO_* switch: on or off, and anything else refused rather than read as off."""
+    value = text.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"", "0", "false", "no", "off"}:
+        return False
+    raise argparse.ArgumentTypeError(f"not on or off: {text!r} (1/true/yes/on or 0/false/no/off)")
+
+
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 

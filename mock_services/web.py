@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qsl, unquote
 
+from mock_services.codes import Code
+
 MAX_HEAD = 64 * 1024
 MAX_BODY = 8 * 1024 * 1024
 
@@ -128,9 +130,12 @@ class Application:
             return text_response(500, "Internal Server Error")
 
     def not_found(self, request: Request, path_known: bool) -> Response:
+        # A code like every other answer, so a client (or a load test) that calls a wrong route
+        # reads what went wrong instead of an answer it cannot classify.
         if path_known:
-            return json_response(405, {"message": f"method {request.method} not allowed on {request.path}"})
-        return json_response(404, {"message": f"no route {request.method} {request.path}"})
+            return json_response(405, {"code": Code.INVALID_REQUEST.value,
+                                       "message": f"method {request.method} not allowed on {request.path}"})
+        return json_response(404, {"code": Code.NOT_FOUND.value, "message": f"no route {request.method} {request.path}"})
 
 
 class HttpProtocol(asyncio.Protocol):

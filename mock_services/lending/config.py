@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mock_services.runtime import ServiceArgumentParser, base_parser, duration, env_default, integer
+from mock_services.runtime import ServiceArgumentParser, base_parser, duration, env_default, integer, switch
 
 MECHANISMS = {
     "fallback": "cached credit report fallback (APPROVED_DEGRADED / QUOTA_DEGRADED) and explicit "
@@ -53,10 +53,6 @@ class Settings:
         return self.enabled[mechanism]
 
 
-def _truthy(value: object) -> bool:
-    return str(value).lower() in {"1", "true", "yes", "on"}
-
-
 def build_parser() -> ServiceArgumentParser:
     parser = base_parser("lending", "Mock lending service: quota, loans, repayments, maintenance, audit.")
     parser.add_argument("--instance-id", default=env_default("instance-id", "lending"), help="name of this instance in logs, metrics and the audit")
@@ -82,12 +78,12 @@ def build_parser() -> ServiceArgumentParser:
     parser.add_argument("--freeze-window", type=duration, default=parser.env("freeze-window", duration("60s"), duration))
     parser.add_argument("--reconcile-interval", type=duration, default=parser.env("reconcile-interval", duration("2s"), duration),
                         help="how often PENDING_RECONCILIATION payments are resolved")
-    parser.add_argument("--no-upstream-check", action="store_true", default=_truthy(env_default("no-upstream-check", "")),
+    parser.add_argument("--no-upstream-check", action="store_true", default=parser.env("no-upstream-check", False, switch),
                         help="start even when an upstream does not accept connections")
     parser.add_argument("--upstream-wait", type=duration, default=parser.env("upstream-wait", duration("3s"), duration),
                         help="how long to wait at start for each upstream to accept connections")
     for mechanism, meaning in MECHANISMS.items():
-        parser.add_argument(f"--no-{mechanism}", action="store_true", default=_truthy(env_default(f"no-{mechanism}", "")),
+        parser.add_argument(f"--no-{mechanism}", action="store_true", default=parser.env(f"no-{mechanism}", False, switch),
                             help=f"turn off: {meaning}")
     return parser
 

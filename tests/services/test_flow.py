@@ -39,6 +39,10 @@ def test_quota_borrow_read_repay_audit(stack: LocalStack) -> None:
     read = api.call("GET", f"/v1/loans/{loan_id}")
     assert code_of(read) == "LOAN_FOUND" and read.json()["state"] == "DISBURSED"
     assert code_of(api.call("GET", "/v1/loans/nope")) == "NOT_FOUND"
+    wrong = api.call("GET", "/v1/nope")  # a route that does not exist answers with a code too
+    assert (wrong.status_code, code_of(wrong)) == (404, "NOT_FOUND")
+    wrong = api.call("DELETE", f"/v1/loans/{loan_id}")
+    assert (wrong.status_code, code_of(wrong)) == (405, "INVALID_REQUEST")
 
     first = api.call("POST", f"/v1/loans/{loan_id}/repayments", {"request_id": "pay-1", "amount": 100})
     assert code_of(first) == "REPAID" and first.json()["outstanding"] == 200

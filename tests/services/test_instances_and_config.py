@@ -54,6 +54,8 @@ def test_bad_configuration_is_one_line_and_exit_2(tmp_path, module, args, expect
     ("mock_services.payment_gateway", "CHAOSDRILL_LOG_LEVEL", "loud", "CHAOSDRILL_LOG_LEVEL: not a log level: 'loud'"),
     ("mock_services.lending", "CHAOSDRILL_DEADLINE", "soon", "CHAOSDRILL_DEADLINE: not a duration: 'soon'"),
     ("mock_services.lending", "CHAOSDRILL_MAX_CONCURRENCY", "many", "CHAOSDRILL_MAX_CONCURRENCY: not an integer: 'many'"),
+    # a switch that is neither on nor off was read as off: the breaker stayed on, silently
+    ("mock_services.lending", "CHAOSDRILL_NO_BREAKER", "maybe", "CHAOSDRILL_NO_BREAKER: not on or off: 'maybe'"),
 ])
 def test_bad_environment_value_is_one_line_naming_the_variable(tmp_path, monkeypatch, module, variable, value,
                                                                expect) -> None:
@@ -75,6 +77,9 @@ def test_environment_values_are_flag_defaults(monkeypatch) -> None:
     settings = parse_settings(["--db", "x.db", *urls])
     assert (settings.deadline, settings.max_concurrency, settings.log_level) == (0.5, 7, "warning")
     assert parse_settings(["--db", "x.db", "--deadline", "3s", *urls]).deadline == 3.0  # the flag wins
+    for value, off in (("ON", True), ("1", True), ("off", False), ("", False)):
+        monkeypatch.setenv("CHAOSDRILL_NO_BREAKER", value)
+        assert parse_settings(["--db", "x.db", *urls]).on("breaker") is not off
 
 
 def test_port_in_use_is_one_line_and_exit_2(tmp_path) -> None:
