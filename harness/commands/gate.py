@@ -75,7 +75,14 @@ def cmd_gate(args: argparse.Namespace) -> int:
     files = scenario_files(args.directory, args.only)
     service_args = parse_pairs(args.service_arg, "--service-arg")
     replicas = parse_pairs(args.replicas, "--replicas", as_int=True)
-    loaded = [(path, load_scenario(path, replicas)) for path in files]
+    loaded, problems = [], []
+    for path in files:  # every broken file is reported at once, as `run` does
+        try:
+            loaded.append((path, load_scenario(path, replicas)))
+        except UsageError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise UsageError("\n".join(problems))
     if args.profile != "none":
         loaded = _with_profile(loaded, args.profile, args.directory)
     for _, scenario in loaded:  # an option naming no service of a drill is a typo: say so before any drill runs

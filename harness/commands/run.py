@@ -154,8 +154,10 @@ def run_suite(loaded: list[tuple[Path, Any]], args: argparse.Namespace, service_
     if len(outcomes) > 1 or force_suite:
         from harness.report import render_suite
 
-        paths = render_suite(outcomes, args.report_dir, args.junit)
+        paths = render_suite(outcomes, args.report_dir)  # index.html and junit.xml in the report folder
         print(f"suite report: {paths.get('index')}", file=sys.stderr)
+        if args.junit:
+            copy_junit(paths["junit"], args.junit)
     elif args.junit and outcomes:
         copy_junit(outcomes[0][1] / "junit.xml", args.junit)
     return outcomes, worst
@@ -165,6 +167,8 @@ def copy_junit(written: Path, junit: Path) -> None:
     """--junit gets a copy of the run folder's junit.xml, which stays where the report links it."""
     import shutil
 
+    if junit.resolve() == written.resolve():  # --junit named that very file
+        return
     try:
         junit.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(written, junit)

@@ -46,6 +46,7 @@ class Timeline:
         self.failure: ChaosdrillError | None = None
         self._done = asyncio.Event()
         self._abort_reason: str | None = None
+        self._inflight: set[asyncio.Task] = set()  # applies and reverts under way (see _to_the_end)
 
     # ------------------------------------------------------------ main loop
     async def run(self, t0: float, driver: Callable[["Timeline"], Awaitable[None]] | None = None) -> None:
@@ -125,7 +126,20 @@ class Timeline:
             await self._sleep_until(self.t0 + pf.end)
             await self._revert(pf.id)
 
+    async def _to_the_end(self, coro: Awaitable[Any]) -> Any:
+        """Await a fault's apply or revert, which goes on to its end even when the task awaiting
+        it is cancelled (the drill's end, Ctrl-C): cut short, a revert would leave its fault on
+        with nobody to end it, and an apply whose thread already runs would take effect after
+        revert_all. revert_all waits for these first."""
+        task = asyncio.ensure_future(coro)
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        return await asyncio.shield(task)
+
     async def _apply(self, fault_id: str, fault: Fault, scheduled: float) -> bool:
+        return await self._to_the_end(self._apply_fully(fault_id, fault, scheduled))
+
+    async def _apply_fully(self, fault_id: str, fault: Fault, scheduled: float) -> bool:
         try:
             if isinstance(fault, InstanceFault):
                 # Leased to the watchdog first, so a runner killed mid-fault still has it ended.
@@ -146,6 +160,9 @@ class Timeline:
         fault = self.active.pop(fault_id, None)
         if fault is None:
             return
+        await self._to_the_end(self._revert_fully(fault_id, fault))
+
+    async def _revert_fully(self, fault_id: str, fault: Fault) -> None:
         try:
             result = await fault.revert(self.rt)
             self.rt.release_process_fault(fault_id)
@@ -156,6 +173,8 @@ class Timeline:
             self.progress.event(f"could not remove fault {fault.describe()}: {exc}")
 
     async def revert_all(self) -> None:
+        while self._inflight:  # an apply or revert cut short ends first; then what is still on is reverted
+            await asyncio.gather(*list(self._inflight), return_exceptions=True)
         for fault_id in list(self.active):
             await self._revert(fault_id)
 

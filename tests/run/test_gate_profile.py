@@ -23,3 +23,18 @@ def test_a_drill_without_the_profile_runs_at_full_length_and_says_so(tmp_path, c
                            "gate", str(tmp_path))
     assert [s.phases[0].duration for _, s in loaded] == [3.0, load_scenario(without).phases[0].duration]
     assert f"gate: {without} has no 'gate' profile: it runs at full length" in capsys.readouterr().err
+
+
+def test_every_broken_scenario_of_the_folder_is_reported_at_once(tmp_path):
+    """Like `run`, the gate names the problems of every broken file, not only of the first."""
+    for name, key in (("a.yaml", "fautls"), ("b.yaml", "faults_")):
+        (tmp_path / name).write_text(
+            "title: t\nplan: p\nstack: lending\nload: {users: 1, spawn_rate: 1}\n"
+            f"phases:\n  - {{name: baseline, duration: 2s, {key}: []}}\n"
+        )
+    res = run_cli(["gate", str(tmp_path), "--profile", "none", "--report-dir", str(tmp_path / "r")], tmp_path)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "a.yaml:6 phases[0].fautls: unknown key" in res.stderr
+    assert "b.yaml:6 phases[0].faults_: unknown key" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not (tmp_path / "r").exists()  # nothing ran
