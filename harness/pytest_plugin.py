@@ -70,8 +70,7 @@ class StackHandle:
         with _one_line(f"fault({target!r})"):
             fault = build_fault(fault_spec(target, **kwargs), f"pytest{self._n}")
             if isinstance(fault, InstanceFault):
-                self.runtime.lease_process_fault(fault.fault_id, fault.kind,
-                                                 self.runtime.instance(fault.service, fault.index))
+                self.runtime.lease_instance_fault(fault)
             self._call(fault.apply(self.runtime))
         try:
             yield fault

@@ -311,7 +311,7 @@ class GameDay:
                                    fault.describe(), self.journal.offset(now))
         if isinstance(fault, InstanceFault):
             # Leased to the watchdog first, so a game day killed mid-fault still has it ended.
-            self.rt.lease_process_fault(fault_id, fault.kind, self.rt.instance(fault.service, fault.index))
+            self.rt.lease_instance_fault(fault)
         try:
             result = await fault.apply(self.rt)
         except Exception as exc:

@@ -143,7 +143,7 @@ class Timeline:
         try:
             if isinstance(fault, InstanceFault):
                 # Leased to the watchdog first, so a runner killed mid-fault still has it ended.
-                self.rt.lease_process_fault(fault_id, fault.kind, self.rt.instance(fault.service, fault.index))
+                self.rt.lease_instance_fault(fault)
             result = await fault.apply(self.rt)
         except Exception as exc:
             text = str(exc) if isinstance(exc, ChaosdrillError) else repr(exc)

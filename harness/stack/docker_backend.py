@@ -706,13 +706,14 @@ class DockerStackRuntime(StackRuntime):
         await asyncio.to_thread(inst.start)
         await self._wait_healthy(inst)
 
-    def lease_process_fault(self, fault_id: str, kind: str, inst: DockerInstance) -> None:  # type: ignore[override]
+    def lease_process_fault(self, fault_id: str, kind: str, inst: DockerInstance,  # type: ignore[override]
+                            restart: bool) -> None:
         """Recorded under state["docker"]["faults"]; `end_faults` ends them if this runner dies."""
         if self.state:
             docker_state = self.state.data.setdefault("docker", {"faults": []})
             faults = [f for f in docker_state.get("faults", []) if f["id"] != fault_id]
             faults.append({"id": fault_id, "kind": kind, "name": inst.name, "container": inst.container_name,
-                           "restart": self.restart_on_kill(inst.service)})
+                           "restart": restart})
             docker_state["faults"] = faults
             self.state.save()
 

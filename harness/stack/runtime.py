@@ -392,10 +392,17 @@ class StackRuntime:
             self.state.add_process(inst.name, inst.pid)
         await self._wait_healthy(inst)
 
-    def lease_process_fault(self, fault_id: str, kind: str, inst: Instance) -> None:
-        """Hand the fault to the watchdog too, in case this runner dies before reverting it."""
+    def lease_instance_fault(self, fault: Any) -> None:
+        """Hand an instance fault to the watchdog before applying it, in case this runner dies
+        before reverting it: the watchdog then starts a killed instance again when the fault
+        would have (its own `restart:`, else the stack's restart_on_kill)."""
+        restart = getattr(fault, "restart", None)
+        self.lease_process_fault(fault.fault_id, fault.kind, self.instance(fault.service, fault.index),
+                                 self.restart_on_kill(fault.service) if restart is None else restart)
+
+    def lease_process_fault(self, fault_id: str, kind: str, inst: Instance, restart: bool) -> None:
         if self.state:
-            self.state.lease_process_fault(fault_id, kind, inst, self.restart_on_kill(inst.service))
+            self.state.lease_process_fault(fault_id, kind, inst, restart)
 
     def release_process_fault(self, fault_id: str) -> None:
         if self.state:

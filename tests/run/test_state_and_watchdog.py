@@ -97,3 +97,22 @@ def test_cleanup_never_kills_a_reused_pid(state_dir):
         assert pid_alive(inst.pid)
     finally:
         inst.kill()
+
+
+@pytest.mark.parametrize("on_kill", [True, False])
+def test_the_watchdog_lease_carries_a_kill_faults_own_restart(state_dir, on_kill):
+    """A kill fault's `restart:` wins over the stack's restart_on_kill for the watchdog too (it took
+    the stack's: a runner killed mid-fault had its `restart: false` bureau started again)."""
+    from harness.faults.process_kill import ProcessKill
+    from harness.stack.model import load_stack
+    from harness.stack.runtime import StackOptions, StackRuntime
+
+    stack = load_stack(Path(__file__).resolve().parents[2] / "scenarios" / "stacks" / "lending.yaml")
+    stack.services["credit-bureau-a"].restart_on_kill = on_kill
+    st = RunState("lease-restart")
+    rt = StackRuntime(stack, StackOptions(), st)
+    rt._plan_instances()
+    rt.lease_instance_fault(ProcessKill("credit-bureau-a", 0, "own", restart=not on_kill))
+    rt.lease_instance_fault(ProcessKill("credit-bureau-a", 0, "stack's"))
+    assert {f["id"]: f["restart"] for f in RunState.load(st.path).data["process_faults"]} == \
+        {"own": not on_kill, "stack's": on_kill}
