@@ -108,9 +108,14 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     if args.junit is not None:
         copy_junit(paths["junit"], args.junit)
     if args.fail_on != "never":
-        worst = max((OUTCOMES.index(c["outcome"]) for c in matrix["cells"]), default=0)
-        if worst >= OUTCOMES.index(args.fail_on):
+        # The drill's own verdict line above judged its invariants; this one says what --fail-on made of
+        # the cells, so an exit 1 after 'PASSED' is explained on the last line.
+        bar = OUTCOMES.index(args.fail_on)
+        hit = [f"{c['link']} x {c['fault']}" for c in matrix["cells"] if OUTCOMES.index(c["outcome"]) >= bar]
+        if hit:
+            print(f"FAILED: --fail-on {args.fail_on}: {len(hit)} cell(s) {args.fail_on} or worse: {', '.join(hit)}")
             return 1
+        print(f"passed --fail-on {args.fail_on}: no cell {args.fail_on} or worse")
     return 0 if journal["exit_code"] in (0, 1) else journal["exit_code"]
 
 

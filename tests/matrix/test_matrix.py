@@ -60,6 +60,9 @@ def test_a_matrix_on_the_echo_stack_maps_and_prunes(tmp_path, isolated_state):
     html = (run_dir / "matrix.html").read_text()
     assert "implied by down" in html and "ungraceful" in html
     assert "1 saved by pruning" in res.stdout
+    # the last line says why the exit is 1 (the drill's own verdict line above it reads PASSED)
+    assert res.stdout.strip().splitlines()[-1] == \
+        "FAILED: --fail-on ungraceful: 2 cell(s) ungraceful or worse: client->front x down, client->front x reset_peer"
     # The standard report of the same drill shows every cell as a fault band.
     journal = json.loads((run_dir / "journal.json").read_text())
     assert len(journal["faults"]) == 3 and all(f["removed_at"] is not None for f in journal["faults"])
