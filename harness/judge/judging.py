@@ -114,8 +114,9 @@ class _PhaseJudge:
             return (f"{endpoint} never appears in the metrics{did_you_mean(endpoint, known)} (instances are "
                     f"the entry service's, named like lending and lending#1, and need a load that reports URLs); "
                     f"known: {known_list(known)}")
-        return (f"endpoint '{endpoint}' never appears in the metrics{did_you_mean(endpoint, self.index.endpoints)}; "
-                f"known: {known_list(self.index.endpoints)}")
+        routes = [e for e in self.index.endpoints if not e.startswith(INSTANCE_SCOPE)]  # instances are no endpoint
+        return (f"endpoint '{endpoint}' never appears in the metrics{did_you_mean(endpoint, routes)}; "
+                f"known: {known_list(routes)}")
 
     def _threshold(self, phase: str, endpoint: str | None, name: str, threshold: Threshold,
                    secs: list[int], missing: str) -> ExpectationResult:

@@ -304,3 +304,14 @@ def test_instance_expectations_judge_only_that_instances_requests():
     unknown = only(results, "error_rate", endpoint="instance lending#7")
     assert not unknown.passed and "instance lending#7 never appears" in unknown.why
     assert "known: instance lending, instance lending#1" in unknown.why
+
+
+def test_an_unknown_endpoint_lists_endpoints_only_beside_instance_scopes():
+    from harness.metrics.series import Series
+
+    data = Series.from_json([{"t": t, "endpoints": {EP: record(n=50)}, "instances": {"lending": record(n=50)}}
+                             for t in range(20)])
+    sc = scenario(BASE, {"name": "outage", "duration": 10, "expect": {
+        "endpoints": {"POST /v1/loan": {"error_rate": "< 1%"}}, "instances": {"lending": {"ungraceful": "== 0"}}}})
+    r = only(judge(sc, {"baseline": (0, 10), "outage": (10, 20)}, data), "error_rate", endpoint="POST /v1/loan")
+    assert not r.passed and r.why.endswith(f"known: {EP}")  # 'instance lending' is no endpoint
