@@ -205,6 +205,7 @@ class DockerInstance(InstanceAddress):
         podman gives a container a new address each time it starts, so whatever
         reaches it by address must follow; a stopped container has none."""
         address = None
+        self._changed()  # read the state as it is now
         if self.running():
             networks = self.container.attrs.get("NetworkSettings", {}).get("Networks") or {}
             address = (networks.get(self.network) or {}).get("IPAddress") or None
@@ -543,7 +544,6 @@ class DockerStackRuntime(StackRuntime):
             inst.image, command=inst.argv, name=inst.container_name, ports=ports, **inst.create_args
         )
         inst.container.start()
-        inst._changed()
         inst.refresh_address()
         if inst.address is None:
             raise HarnessError(f"fault proxy container {inst.container_name} has no address on network "
