@@ -64,10 +64,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
         check_master_address,
         check_master_needed,
         check_output_paths,
+        load_drills,
         parse_pairs,
         run_suite,
     )
-    from harness.scenario import load_scenario
     from harness.stack.runtime import check_service_options
 
     check_output_paths(args)
@@ -75,14 +75,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     files = scenario_files(args.directory, args.only)
     service_args = parse_pairs(args.service_arg, "--service-arg")
     replicas = parse_pairs(args.replicas, "--replicas", as_int=True)
-    loaded, problems = [], []
-    for path in files:  # every broken file is reported at once, as `run` does
-        try:
-            loaded.append((path, load_scenario(path, replicas)))
-        except UsageError as exc:
-            problems.append(str(exc))
-    if problems:
-        raise UsageError("\n".join(problems))
+    loaded = load_drills(files, replicas)
     if args.profile != "none":
         loaded = _with_profile(loaded, args.profile, args.directory)
     for _, scenario in loaded:  # an option naming no service of a drill is a typo: say so before any drill runs

@@ -6,7 +6,7 @@ import argparse
 import errno
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from harness.commands.arguments import SPEC_MODELS, port_number
 from harness.errors import UsageError
@@ -110,28 +110,38 @@ def check_master_needed(args: argparse.Namespace, loaded: list[tuple[Path, Any]]
                          "listens for them; drop the option, or set load.workers in the scenario")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def load_drills(paths: list[Path], replicas: dict[str, int],
+                prepare: Callable[[Any], Any] | None = None) -> list[tuple[Path, Any]]:
+    """Every scenario loaded (and `prepare`d) before anything starts, every broken one said at once."""
     from harness.scenario import load_scenario
+
+    loaded, problems = [], []
+    for path in paths:
+        try:
+            scenario = load_scenario(path, replicas)
+            loaded.append((path, prepare(scenario) if prepare else scenario))
+        except UsageError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise UsageError("\n".join(problems))
+    return loaded
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     from harness.stack.runtime import check_service_options
 
     check_output_paths(args)
     check_master_address(args)
     service_args = parse_pairs(args.service_arg, "--service-arg")
     replicas = parse_pairs(args.replicas, "--replicas", as_int=True)
-    # Validate everything before starting anything, and say everything that is wrong at once.
-    loaded, problems = [], []
-    for path in args.scenarios:
-        try:
-            scenario = load_scenario(Path(path), replicas)
-            if args.profile:
-                scenario = scenario.with_profile(args.profile)
-            check_service_options(scenario.resolved_stack(), service_args, replicas)
-        except UsageError as exc:
-            problems.append(str(exc))
-            continue
-        loaded.append((Path(path), scenario))
-    if problems:
-        raise UsageError("\n".join(problems))
+
+    def prepare(scenario: Any) -> Any:
+        if args.profile:
+            scenario = scenario.with_profile(args.profile)
+        check_service_options(scenario.resolved_stack(), service_args, replicas)
+        return scenario
+
+    loaded = load_drills([Path(p) for p in args.scenarios], replicas, prepare)
     check_master_needed(args, loaded)
 
     _, worst = run_suite(loaded, args, service_args, replicas)
