@@ -65,13 +65,8 @@ class ServiceArgumentParser(argparse.ArgumentParser):
 
 
 def env_variable(name: str) -> str:
-    """--max-concurrency -> CHAOSDRILL_MAX_CONCURRENCY."""
+    """--max-concurrency -> CHAOSDRILL_MAX_CONCURRENCY, --db -> CHAOSDRILL_DB."""
     return "CHAOSDRILL_" + name.upper().replace("-", "_")
-
-
-def env_default(name: str, default: Any) -> Any:
-    """Flag default from the environment: --db <- CHAOSDRILL_DB, --max-concurrency <- CHAOSDRILL_MAX_CONCURRENCY."""
-    return os.environ.get(env_variable(name), default)
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")

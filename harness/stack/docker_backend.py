@@ -4,9 +4,10 @@ Same shape as the process backend (it is a StackRuntime with different
 ways to start things), so the runner and the faults need not know which one
 runs: links are proxies on the fault proxy, now a container; services reach
 their dependencies only through it, by its address on the run's network
-(and it reaches them by theirs, followed across restarts); the load reaches the entry service through edge proxies published
-on 127.0.0.1; process faults become container operations (kill, pause and
-unpause, stop and start, restart).
+(and it reaches them by theirs, followed across restarts); the load reaches
+the entry service through edge proxies published on 127.0.0.1; process
+faults become container operations (kill, pause and unpause, stop and
+start, restart).
 
 Every container, network and volume carries the run's label and its owner
 (host, pid, process start time), so a run removes exactly what it made on

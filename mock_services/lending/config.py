@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mock_services.runtime import ServiceArgumentParser, base_parser, duration, env_default, integer, switch
+from mock_services.runtime import ServiceArgumentParser, base_parser, duration, integer, switch
 
 MECHANISMS = {
     "fallback": "cached credit report fallback (APPROVED_DEGRADED / QUOTA_DEGRADED) and explicit "
@@ -55,11 +55,11 @@ class Settings:
 
 def build_parser() -> ServiceArgumentParser:
     parser = base_parser("lending", "Mock lending service: quota, loans, repayments, maintenance, audit.")
-    parser.add_argument("--instance-id", default=env_default("instance-id", "lending"), help="name of this instance in logs, metrics and the audit")
+    parser.add_argument("--instance-id", default=parser.env("instance-id", "lending"), help="name of this instance in logs, metrics and the audit")
     parser.add_argument("--bureau-url", action="append", default=None,
                         help="credit-bureau replica URL; repeat or comma-separate (replicas a, b, ...)")
-    parser.add_argument("--gateway-primary-url", default=env_default("gateway-primary-url", None))
-    parser.add_argument("--gateway-backup-url", default=env_default("gateway-backup-url", None))
+    parser.add_argument("--gateway-primary-url", default=parser.env("gateway-primary-url", None))
+    parser.add_argument("--gateway-backup-url", default=parser.env("gateway-backup-url", None))
     parser.add_argument("--deadline", type=duration, default=parser.env("deadline", duration("2s"), duration),
                         help="answer every request within this budget (default 2s)")
     parser.add_argument("--dependency-timeout", type=duration, default=parser.env("dependency-timeout", duration("400ms"), duration),
@@ -91,7 +91,7 @@ def build_parser() -> ServiceArgumentParser:
 def parse_settings(argv: list[str] | None = None) -> Settings:
     parser = build_parser()
     args = parser.parse_args(argv)
-    raw_bureaus = args.bureau_url or [env_default("bureau-url", "")]
+    raw_bureaus = args.bureau_url or [parser.env("bureau-url", "")]
     bureau_urls = [u.strip() for item in raw_bureaus for u in str(item).split(",") if u.strip()]
     if not bureau_urls:
         parser.error("at least one --bureau-url is required")
