@@ -259,8 +259,11 @@ class GameDay:
             for text in grammar.help_text(command.topic):
                 self.model.event("help", text)
             return
-        if not isinstance(command, NoteCommand):
-            self.log("command", line.strip())
+        if isinstance(command, NoteCommand):
+            # Logged here, not in a task: a note lands in the record before whatever is typed next.
+            self.log("note", command.text, {"author": "operator"})
+            return
+        self.log("command", line.strip())
         task = asyncio.create_task(self._run(command))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -280,8 +283,6 @@ class GameDay:
             await self.clear(command.fault_id)
         elif isinstance(command, UsersCommand):
             self.set_users(command.users, command.spawn_rate)
-        elif isinstance(command, NoteCommand):
-            self.log("note", command.text, {"author": "operator"})
         elif isinstance(command, HypothesisStart):
             self.book.hypothesis_start(command.name, command.expect)
         elif isinstance(command, HypothesisEnd):

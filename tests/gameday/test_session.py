@@ -123,5 +123,7 @@ def test_no_console_reads_a_script_from_stdin_and_prints_events(tmp_path):
     journal = json.loads((run_dir / "journal.json").read_text())
     (fault,) = journal["faults"]
     assert 2.5 <= fault["removed_at"] - fault["applied_at"] <= 6
-    assert any(e["type"] == "note" and e["message"] == "scripted outage seen" for e in journal["events"])
+    # The record keeps the script's order: the note, then the `clear all` typed after it.
+    said = [(e["type"], e["message"]) for e in journal["events"] if e["type"] in ("note", "command")]
+    assert said.index(("note", "scripted outage seen")) < said.index(("command", "clear all")), said
     assert not list((tmp_path / "state").glob("*.json"))
