@@ -8,19 +8,16 @@ so the orchestrator and tests may import it. Every error names the field.
 from __future__ import annotations
 
 import json
-import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
 from harness.metrics.series import OUTCOME_CLASSES
+from harness.spec.durations import parse_duration
 
 BUILTIN_BORROWER = "builtin:borrower"
 DEFAULT_REQUEST_TIMEOUT_S = 5.0
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$")
-_UNIT = {"ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 @dataclass(frozen=True)
@@ -81,18 +78,11 @@ def host_port(url: str) -> str:
 
 
 def seconds(value: Any, where: str) -> float:
-    """Seconds from a number or "500ms" / "20s" / "2m"."""
-    if isinstance(value, bool):
-        raise UsageError(f"load config {where}: expected a duration, got {value!r}")
-    if isinstance(value, (int, float)):
-        out = float(value)
-    elif isinstance(value, str) and (m := _DURATION.match(value)):
-        out = float(m.group(1)) * _UNIT[m.group(2) or "s"]
-    else:
-        raise UsageError(f"load config {where}: expected a duration like 20s or 500ms, got {value!r}")
-    if not math.isfinite(out) or out < 0:
-        raise UsageError(f"load config {where}: a duration must be >= 0, got {value!r}")
-    return out
+    """Seconds from a number or "500ms" / "20s" / "2m", as scenario files write them."""
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise UsageError(f"load config {where}: {exc}") from None
 
 
 def _number(data: dict, key: str, default: Any = None, minimum: float = 0.0, integer: bool = False) -> Any:

@@ -14,8 +14,8 @@ from pydantic import Field, PrivateAttr, SerializerFunctionWrapHandler, field_va
 
 from harness.errors import UsageError
 from harness.scenario.toxics import HTTP_TOXICS, TOXIC_NAMES, AttributeError_, convert_attributes
-from harness.spec.base import StrictModel
-from harness.spec.durations import Duration, format_duration
+from harness.spec.base import Duration, StrictModel
+from harness.spec.durations import format_duration
 from harness.spec.errors import LocatedError
 from harness.spec.names import instance_name
 from harness.spec.suggest import unknown_name

@@ -2,15 +2,15 @@
 
 Every duration in a scenario or stack becomes float seconds at load time, so
 the rest of the harness never parses text; a bare number means seconds.
+Pure Python (the file models' `Duration` type is in harness.spec.base), so the
+load process reads its config's durations here without importing pydantic.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any
-
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from typing import Any
 
 _UNIT_SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(us|ms|s|m|h)?\s*$")
@@ -48,20 +48,3 @@ def format_duration(seconds: float) -> str:
     if seconds >= 60 and seconds % 60 == 0:
         return f"{seconds / 3600:.10g}h" if seconds % 3600 == 0 else f"{seconds / 60:.10g}m"
     return f"{seconds:.10g}s"
-
-
-Duration = Annotated[
-    float,
-    BeforeValidator(parse_duration),
-    PlainSerializer(lambda v: v, return_type=float),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "string", "pattern": DURATION_PATTERN},
-                {"type": "number", "minimum": 0},
-            ],
-            "description": "a duration: '500ms', '20s', '2m', '1h', or a number of seconds",
-        }
-    ),
-]
-"""Float seconds in the model; text or a number in the file."""

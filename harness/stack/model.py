@@ -14,8 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, PrivateAttr, WithJsonSchema, model_validator
 
 from harness.errors import UsageError
-from harness.spec.base import StrictModel
-from harness.spec.durations import Duration
+from harness.spec.base import Duration, StrictModel
 from harness.spec.loading import Report, read_source, validate_source
 from harness.spec.names import instance_name
 from harness.spec.errors import SpecError

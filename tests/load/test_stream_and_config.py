@@ -149,3 +149,12 @@ def test_orchestrator_side_modules_do_not_load_gevent():
             "harness.commands.worker; "
             "bad = [m for m in ('gevent', 'locust') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_load_config_reads_durations_as_scenarios_do_without_pydantic():
+    """One duration parser for scenario files and the load's config, and the load
+    process (every worker too) does not pay pydantic's import for it."""
+    cfg = parse_config({**BASE, "run_time_s": "1m", "stages": [{"duration": "750us", "users": 2}, {"users": 1}]})
+    assert cfg.run_time_s == 60.0 and cfg.stages[1].start_s == pytest.approx(0.00075)
+    code = "import sys, harness.load.config; assert 'pydantic' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
