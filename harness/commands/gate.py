@@ -66,6 +66,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
         check_output_paths,
         load_drills,
         parse_pairs,
+        print_plans,
         run_suite,
     )
     from harness.stack.runtime import check_service_options
@@ -81,6 +82,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
     for _, scenario in loaded:  # an option naming no service of a drill is a typo: say so before any drill runs
         check_service_options(scenario.resolved_stack(), service_args, replicas)
     check_master_needed(args, loaded)
+    if args.dry_run:
+        return print_plans(loaded, service_args)
     started = time.monotonic()
     print(f"gate: {len(loaded)} drill(s) from {args.directory}", file=sys.stderr)
     outcomes, worst = run_suite(loaded, args, service_args, replicas, force_suite=True)

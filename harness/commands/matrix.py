@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="exit 1 when a cell is this bad or worse (default: never; the matrix is a map)")
     from harness.commands.run import add_run_options
 
-    add_run_options(p, with_profile=False, with_master=False)  # the matrix's load has no remote workers
+    add_run_options(p, with_profile=False, with_master=False, with_dry_run=False)  # the matrix's load has no remote workers
     p.set_defaults(func=cmd_matrix, preload=SPEC_MODELS)
 
 

@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_run, preload=SPEC_MODELS)
 
 
-def add_run_options(p: argparse.ArgumentParser, with_profile: bool = True, with_master: bool = True) -> None:
+def add_run_options(p: argparse.ArgumentParser, with_profile: bool = True, with_master: bool = True,
+                    with_dry_run: bool = True) -> None:
     p.add_argument("--report-dir", type=Path, default=Path("reports"),
                    help="parent folder of the run folders (default: reports/)")
     p.add_argument("--junit", type=Path, default=None, help="also write JUnit XML here")
@@ -50,6 +51,10 @@ def add_run_options(p: argparse.ArgumentParser, with_profile: bool = True, with_
         p.add_argument("--master-port", type=port_number, default=None, metavar="PORT",
                        help="port of the Locust master for remote workers (default: a free one, shown in the log)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    if with_dry_run:
+        p.add_argument("--dry-run", action="store_true",
+                       help="check everything a run checks before it starts, print each drill's timeline "
+                            "(phases, faults, actions, expectations at their offsets) and exit 0; start nothing")
 
 
 def parse_pairs(items: list[str], flag: str, as_int: bool = False) -> dict[str, Any]:
@@ -143,9 +148,28 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     loaded = load_drills([Path(p) for p in args.scenarios], replicas, prepare)
     check_master_needed(args, loaded)
+    if args.dry_run:
+        return print_plans(loaded, service_args)
 
     _, worst = run_suite(loaded, args, service_args, replicas)
     return worst
+
+
+def print_plans(loaded: list[tuple[Path, Any]], service_args: dict) -> int:
+    """--dry-run: each drill's timeline as its run would follow it; nothing starts."""
+    from harness.run.plan import describe_plan, make_plan
+
+    total = 0.0
+    for path, scenario in loaded:
+        plan = make_plan(scenario, scenario.resolved_stack())
+        total += plan.duration
+        print(f"== {scenario.title} ({path}) ==")
+        for service, extra in service_args.items():
+            print(f"service args: {service} {' '.join(extra)}")
+        print("\n".join(describe_plan(plan)))
+        print()
+    print(f"dry run: {len(loaded)} drill(s), {total:g}s of phases in all; nothing was started")
+    return 0
 
 
 def run_suite(loaded: list[tuple[Path, Any]], args: argparse.Namespace, service_args: dict, replicas: dict,

@@ -95,3 +95,70 @@ def make_plan(scenario: Any, stack: Any) -> Plan:
             )
         t = end
     return plan
+
+
+def describe_plan(plan: Plan) -> list[str]:
+    """What a run of this plan will do, in the words and at the offsets its progress
+    lines will use, without starting anything (`run --dry-run`): a drill can be read
+    and reviewed as the timeline it is, with its profile and --replicas applied."""
+    from harness.faults import build_fault
+    from harness.spec.durations import format_duration
+
+    scenario, stack = plan.scenario, plan.stack
+    services = ", ".join(f"{name} x{svc.replicas}" if svc.replicas > 1 else name
+                         for name, svc in stack.services.items())
+    load = scenario.load
+    lines = [f"stack {stack.name} ({stack.backend}): {services}; entry {stack.entry}",
+             f"links: {', '.join(stack.fault_links()) or 'none'}",
+             f"load: {load.users} users at {load.spawn_rate:g}/s ({load.locustfile or _stack_locustfile(stack)})"]
+    if load.stages:
+        lines.append("load stages, from the load's start (a few seconds before the first phase):")
+        lines += [f"  {stage.users} users at {stage.spawn_rate:g}/s for {format_duration(stage.duration)}"
+                  for stage in load.stages]
+    # (t, order at equal t, text): what ends at t is said before what starts at t
+    events: list[tuple[float, int, str]] = []
+    for phase in plan.phases:
+        events.append((phase.start, 1, f"phase {phase.name} ({format_duration(phase.end - phase.start)})"))
+        events += [(phase.start, 3, f"expect {text}") for text in _expectations(phase.expect)]
+    for fault in plan.faults:
+        what = build_fault(fault.spec, fault.id).describe()
+        events.append((fault.start, 2, f"fault on: {what}"))
+        events.append((fault.end, 0, f"fault off: {what}"))
+    for action in plan.actions:
+        events.append((action.at, 2, f"action: {action.method} {action.path} on every {action.service} instance"))
+    events.append((plan.duration, 4, "end: load stops, invariants are audited"))
+    # expectations are indented under their phase, as the verdict will list them
+    lines += [f"{'':10} {text}" if order == 3 else f"[{t:6.1f}s] {text}"
+              for t, order, text in sorted(events, key=lambda e: (e[0], e[1]))]
+    if scenario.invariants:
+        lines.append(f"invariants: {', '.join(scenario.invariants)}")
+    if scenario.abort_if:
+        lines.append("abort if: " + ", ".join(f"{name} {rule}" for name, rule in scenario.abort_if.items()))
+    return lines
+
+
+def _stack_locustfile(stack: Any) -> str:
+    return stack.load.locustfile if stack.load and stack.load.locustfile else "builtin:borrower"
+
+
+def _expectations(expect: Any) -> list[str]:
+    """A phase's expectations as written: `error_rate < 1%`, `[POST /v1/loans] codes.MAINTENANCE > 80%`."""
+    if expect is None:
+        return []
+    from harness.spec.durations import format_duration
+
+    def flat(data: dict[str, Any], scope: str) -> list[str]:
+        out = []
+        for key, value in data.items():
+            if key in ("endpoints", "instances"):
+                for name, sub in value.items():
+                    out += flat(sub, f"[{'instance ' if key == 'instances' else ''}{name}] ")
+            elif isinstance(value, dict):
+                out += [f"{scope}{key}.{code} {rule}" for code, rule in value.items()]
+            elif key == "recovers_within":
+                out.append(f"{scope}recovers_within {format_duration(value)}")
+            else:
+                out.append(f"{scope}{key} {value}")
+        return out
+
+    return flat(expect.model_dump(mode="json", exclude_none=True, exclude_defaults=True, by_alias=True), "")
