@@ -171,6 +171,7 @@ async def _run_plain(session: GameDay, lines: EventLines) -> None:
             await asyncio.wait_for(session.quit_requested.wait(), timeout=0.25)
         except asyncio.TimeoutError:
             pass
+    lines.flush()  # the `quit` itself, before the wind-down prints its own lines
 
 
 def _read_commands(session: GameDay, loop: asyncio.AbstractEventLoop) -> None:

@@ -110,15 +110,17 @@ def test_no_console_reads_a_script_from_stdin_and_prints_events(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "harness.cli", "gameday", "--no-console", "--users", "3", "--web-port", "-1",
          "--report-dir", str(tmp_path / "reports")],
-        input=script, capture_output=True, text=True, timeout=120,
+        input=script, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120,
         env={**os.environ, "CHAOSDRILL_STATE_DIR": str(tmp_path / "state")},
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    )  # one stream: event lines (stdout) and progress lines (stderr) in the order they were written
+    assert proc.returncode == 0, proc.stdout[-2000:]
     assert "fault_applied    g1: down on lending->credit-bureau-a" in proc.stdout
     assert "note             scripted outage seen" in proc.stdout
     # What happens at and after `quit` is printed too, once (it was only in the journal).
     assert proc.stdout.count("command_failed   clear g9:") == 1, proc.stdout[-2000:]
     assert proc.stdout.count("gameday_ended    game day ended by quit") == 1, proc.stdout[-2000:]
+    # in the order it happened: the quit, then the wind-down it starts
+    assert proc.stdout.index("command          quit") < proc.stdout.index("removing every fault"), proc.stdout[-2000:]
     (run_dir,) = (tmp_path / "reports").glob("*-gameday")
     journal = json.loads((run_dir / "journal.json").read_text())
     (fault,) = journal["faults"]
