@@ -11,10 +11,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from harness.errors import UsageError
 from harness.metrics.series import OUTCOME_CLASSES
 from harness.spec.durations import parse_duration
+from harness.spec.suggest import unknown_name
 
 BUILTIN_BORROWER = "builtin:borrower"
 DEFAULT_REQUEST_TIMEOUT_S = 5.0
@@ -170,14 +172,33 @@ def _bind_host(value: Any) -> str:
     return value
 
 
+# Every key of CONFIG.json (docs/load.md): a misspelt one is refused, not silently left at its default.
+KEYS = frozenset({
+    "hosts", "host", "host_names", "locustfile", "user_classes", "users", "spawn_rate", "stages", "processes",
+    "metrics_path", "acks_path", "control_path", "classification", "retryable_codes", "request_timeout_s",
+    "run_time_s", "pacing", "borrower", "master_bind_host", "master_port", "expect_workers",
+    "worker_join_timeout_s",
+})
+
+
+def _is_base_url(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def parse_config(data: Any) -> LoadConfig:
     if not isinstance(data, dict):
         raise UsageError("load config: expected a JSON object")
+    for key in data:
+        if key not in KEYS:
+            raise UsageError(f"load config: {unknown_name('key', key, KEYS)}")
     hosts = data.get("hosts", data.get("host"))
     if isinstance(hosts, str):
         hosts = [hosts]
-    if not hosts or not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
-        raise UsageError(f"load config hosts: expected a list of base URLs, got {hosts!r}")
+    if not hosts or not isinstance(hosts, list) or not all(_is_base_url(h) for h in hosts):
+        raise UsageError(f"load config hosts: expected a list of base URLs (http://HOST:PORT), got {hosts!r}")
     host_names = data.get("host_names") or []
     if not isinstance(host_names, list) or (host_names and len(host_names) != len(hosts)) \
             or not all(isinstance(n, str) and n for n in host_names):

@@ -108,6 +108,12 @@ def test_config_errors_name_the_field():
                          ({"pacing": {"mode": "bursty"}}, "pacing.mode")]:
         with pytest.raises(UsageError, match=text.replace("[", r"\[").replace("]", r"\]")):
             parse_config({**BASE, **change})
+    # the load process is started by hand too (docs/load.md): a misspelt key or a host that is
+    # no URL is refused, not left at its default or failed on later
+    with pytest.raises(UsageError, match=r"unknown key 'userz' \(did you mean 'users'\?\)"):
+        parse_config({**BASE, "userz": 5})
+    with pytest.raises(UsageError, match="hosts: expected a list of base URLs"):
+        parse_config({**BASE, "hosts": ["127.0.0.1:8080"]})
     data = dict(BASE)
     del data["run_time_s"]
     with pytest.raises(UsageError, match="run_time_s"):
