@@ -35,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="exit 1 when a cell is this bad or worse (default: never; the matrix is a map)")
     from harness.commands.run import add_run_options
 
-    add_run_options(p, with_profile=False, with_master=False, with_dry_run=False)  # the matrix's load has no remote workers
+    # the matrix's load has no remote workers, and its cells are decided as it runs (no timeline to print)
+    add_run_options(p, with_profile=False, with_master=False, with_dry_run=False)
     p.set_defaults(func=cmd_matrix, preload=SPEC_MODELS)
 
 

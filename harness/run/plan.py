@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import UsageError
+from harness.spec.durations import format_duration
 
 
 @dataclass
@@ -102,7 +103,6 @@ def describe_plan(plan: Plan) -> list[str]:
     lines will use, without starting anything (`run --dry-run`): a drill can be read
     and reviewed as the timeline it is, with its profile and --replicas applied."""
     from harness.faults import build_fault
-    from harness.spec.durations import format_duration
 
     scenario, stack = plan.scenario, plan.stack
     services = ", ".join(f"{name} x{svc.replicas}" if svc.replicas > 1 else name
@@ -145,7 +145,6 @@ def _expectations(expect: Any) -> list[str]:
     """A phase's expectations as written: `error_rate < 1%`, `[POST /v1/loans] codes.MAINTENANCE > 80%`."""
     if expect is None:
         return []
-    from harness.spec.durations import format_duration
 
     def flat(data: dict[str, Any], scope: str) -> list[str]:
         out = []
