@@ -87,6 +87,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
     started = time.monotonic()
     print(f"gate: {len(loaded)} drill(s) from {args.directory}", file=sys.stderr)
     outcomes, worst = run_suite(loaded, args, service_args, replicas, force_suite=True)
+    for journal, run_dir in outcomes:  # one line per drill at the end, where a CI log is read first
+        name = Path(journal["scenario"].get("path") or run_dir.name).name
+        reason = f" — {journal['reason']}" if journal.get("reason") and journal["status"] != "passed" else ""
+        print(f"  {journal['status'].upper():<7} {name}{reason}")
     passed = sum(1 for j, _ in outcomes if j["status"] == "passed")
     print(f"gate: {passed}/{len(outcomes)} passed in {time.monotonic() - started:.0f}s — "
           f"{'PASS' if worst == 0 else 'FAIL'}")

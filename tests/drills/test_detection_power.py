@@ -39,6 +39,8 @@ def test_a_switched_off_mechanism_fails_its_drill_by_the_named_expectation(tmp_p
     assert code == 1, f"--no-{switch}: gate exit {code}, expected 1 (a drill failed)\n{output}"
     assert failed.get(drill, set()) & expected, (
         f"--no-{switch}: {drill} failed on {sorted(failed.get(drill, ()))}, none of {sorted(expected)}\n{output}")
+    # the gate's last lines name the failed drill and its worst failure, where a CI log is read first
+    assert f"  FAILED  {drill}.yaml — " in output and "gate: 0/1 passed" in output, output
     # the junit file CI reads names the same failure
     junit = (tmp_path / "junit.xml").read_text()
     assert "<failure" in junit
