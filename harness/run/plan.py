@@ -110,7 +110,7 @@ def describe_plan(plan: Plan) -> list[str]:
     load = scenario.load
     lines = [f"stack {stack.name} ({stack.backend}): {services}; entry {stack.entry}",
              f"links: {', '.join(stack.fault_links()) or 'none'}",
-             f"load: {load.users} users at {load.spawn_rate:g}/s ({load.locustfile or _stack_locustfile(stack)})"]
+             f"load: {load.users} users at {load.spawn_rate:g}/s ({load.locustfile or stack.load.locustfile})"]
     if load.stages:
         lines.append("load stages, from the load's start (a few seconds before the first phase):")
         lines += [f"  {stage.users} users at {stage.spawn_rate:g}/s for {format_duration(stage.duration)}"
@@ -135,10 +135,6 @@ def describe_plan(plan: Plan) -> list[str]:
     if scenario.abort_if:
         lines.append("abort if: " + ", ".join(f"{name} {rule}" for name, rule in scenario.abort_if.items()))
     return lines
-
-
-def _stack_locustfile(stack: Any) -> str:
-    return stack.load.locustfile if stack.load and stack.load.locustfile else "builtin:borrower"
 
 
 def _expectations(expect: Any) -> list[str]:

@@ -62,6 +62,9 @@ def check_scenario(data: dict[str, Any], report: Report, stack: Any = None) -> N
 
     if stack is None:
         return
+    if not _mapping(data.get("load")).get("locustfile") and not (stack.load and stack.load.locustfile):
+        report(("load",), f"no locustfile: stack {stack.name} names none (its load.locustfile) and this "
+               "scenario's load gives none; give load.locustfile (a path, or builtin:borrower)")
     links, services = stack.fault_links(), list(stack.services)
     entry_instances = stack.entry_instances()
     codes = stack.classification.all_codes()

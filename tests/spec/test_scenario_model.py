@@ -122,7 +122,7 @@ def test_stack_in_a_sibling_stacks_folder_is_found_before_builtins(tmp_path):
         entry: api
         services: {api: {command: ["{python}", "api.py", "--port", "{port}"]}}
     """)
-    path = write(tmp_path, "s.yaml", "title: t\nplan: p\nstack: mine\nload: {users: 1, spawn_rate: 1}\n"
+    path = write(tmp_path, "s.yaml", "title: t\nplan: p\nstack: mine\nload: {users: 1, spawn_rate: 1, locustfile: builtin:borrower}\n"
                                      "phases: [{name: a, duration: 1s}]\n")
     assert load_scenario(path).resolved_stack().name == "mine"
 
