@@ -33,7 +33,7 @@ import pytest
 
 # ---------------------------------------------------------------- the handle
 
-from harness.faults.spec import fault_spec  # noqa: E402  (re-exported: the plugin's short form)
+from harness.faults.shorthand import fault_entry  # noqa: E402  (re-exported: the plugin's short form)
 from harness.judge.answers import answer_checks  # noqa: E402
 from harness.metrics.series import instance_scope  # noqa: E402
 
@@ -68,7 +68,7 @@ class StackHandle:
 
         self._n += 1
         with _one_line(f"fault({target!r})"):
-            fault = build_fault(fault_spec(target, **kwargs), f"pytest{self._n}")
+            fault = build_fault(fault_entry(target, **kwargs), f"pytest{self._n}")
             if isinstance(fault, InstanceFault):
                 self.runtime.lease_instance_fault(fault)
             self._call(fault.apply(self.runtime))

@@ -135,7 +135,7 @@ def clean_run(st: RunState) -> list[str]:
     proxy_pid_alive = fp.get("pid") and pid_alive(fp["pid"], fp.get("start_time"))
     if fp.get("url") and st.data.get("proxies") and (proxy_pid_alive or not fp.get("pid")):
         try:
-            from harness.faultproxy.client import FaultProxyClient
+            from harness.proxy_client.client import FaultProxyClient
 
             client = FaultProxyClient(fp["url"])
             for name in st.data["proxies"]:

@@ -62,7 +62,7 @@ def end_faults(state: RunState) -> list[str]:
     fp = state.data.get("fault_proxy") or {}
     if fp.get("url") and state.data.get("proxies"):
         try:
-            from harness.faultproxy.client import FaultProxyClient
+            from harness.proxy_client.client import FaultProxyClient
 
             client = FaultProxyClient(fp["url"])
             existing = client.proxies()

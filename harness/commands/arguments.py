@@ -7,7 +7,7 @@ import argparse
 # Modules a command loads while Ctrl-C is held back (harness/cli.py): the scenario and stack
 # models, whose pydantic schemas take a third of a second to build and which turn a
 # Ctrl-C arriving mid-build into a SchemaError traceback rather than a KeyboardInterrupt.
-SPEC_MODELS = ("harness.scenario",)
+MODEL_MODULES = ("harness.scenario",)
 
 
 def port_number(text: str) -> int:

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from harness.commands.arguments import SPEC_MODELS, port_or_off
+from harness.commands.arguments import MODEL_MODULES, port_or_off
 from harness.errors import UsageError
 
 
@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replay", type=Path, default=None, metavar="JOURNAL",
                    help="turn this game day journal into a scenario file (with --out) and exit")
     p.add_argument("--out", type=Path, default=None, metavar="FILE", help="where --replay writes the scenario")
-    p.set_defaults(func=cmd_gameday, preload=SPEC_MODELS)
+    p.set_defaults(func=cmd_gameday, preload=MODEL_MODULES)
 
 
 def cmd_gameday(args: argparse.Namespace) -> int:

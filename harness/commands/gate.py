@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from harness.commands.arguments import SPEC_MODELS
+from harness.commands.arguments import MODEL_MODULES
 from harness.errors import UsageError
-from harness.spec.suggest import did_you_mean
+from harness.schema.suggest import did_you_mean
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     from harness.commands.run import add_run_options
 
     add_run_options(p, with_profile=False)
-    p.set_defaults(func=cmd_gate, preload=SPEC_MODELS)
+    p.set_defaults(func=cmd_gate, preload=MODEL_MODULES)
 
 
 def scenario_files(directory: Path, only: list[str]) -> list[Path]:

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.commands.arguments import SPEC_MODELS
+from harness.commands.arguments import MODEL_MODULES
 from harness.errors import UsageError
 
 
@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     # the matrix's load has no remote workers, and its cells are decided as it runs (no timeline to print)
     add_run_options(p, with_profile=False, with_master=False, with_dry_run=False)
-    p.set_defaults(func=cmd_matrix, preload=SPEC_MODELS)
+    p.set_defaults(func=cmd_matrix, preload=MODEL_MODULES)
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.commands.arguments import SPEC_MODELS, port_number
+from harness.commands.arguments import MODEL_MODULES, port_number
 from harness.errors import UsageError
 from harness.run.drill import run_one
 from harness.run.folders import check_report_dir
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML file(s)")
     add_run_options(p)
-    p.set_defaults(func=cmd_run, preload=SPEC_MODELS)
+    p.set_defaults(func=cmd_run, preload=MODEL_MODULES)
 
 
 def add_run_options(p: argparse.ArgumentParser, with_profile: bool = True, with_master: bool = True,

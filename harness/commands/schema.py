@@ -11,14 +11,14 @@ import argparse
 import json
 from typing import Any
 
-from harness.commands.arguments import SPEC_MODELS
+from harness.commands.arguments import MODEL_MODULES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("schema", help="print the JSON Schema of scenario or stack files")
     p.add_argument("kind", nargs="?", choices=("scenario", "stack"), default="scenario",
                    help="which file kind (default: scenario)")
-    p.set_defaults(func=cmd_schema, preload=SPEC_MODELS)
+    p.set_defaults(func=cmd_schema, preload=MODEL_MODULES)
 
 
 def schema_for(kind: str) -> dict[str, Any]:

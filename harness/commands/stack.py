@@ -9,7 +9,7 @@ import signal
 import sys
 import time
 
-from harness.commands.arguments import SPEC_MODELS
+from harness.commands.arguments import MODEL_MODULES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--fault-proxy", default=None, metavar="URL")
     up.add_argument("--backend", choices=["process", "docker"], default=None,
                     help="processes or containers (default: the stack's backend)")
-    up.set_defaults(func=cmd_up, preload=SPEC_MODELS)
+    up.set_defaults(func=cmd_up, preload=MODEL_MODULES)
     down = ssub.add_parser("down", help="stop stacks started with 'stack up'")
     down.set_defaults(func=cmd_down)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.commands.arguments import SPEC_MODELS
+from harness.commands.arguments import MODEL_MODULES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,17 +25,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="scenario or stack YAML file(s); a folder stands for its *.yaml files")
     p.add_argument("--kind", choices=("auto", "scenario", "stack"), default="auto",
                    help="what the files are (default: auto, by their top-level keys)")
-    p.set_defaults(func=cmd_validate, preload=SPEC_MODELS)
+    p.set_defaults(func=cmd_validate, preload=MODEL_MODULES)
 
 
 def file_kind(path: Path) -> str:
     """'stack' when the file's top level has `services` and no `phases`, else 'scenario'."""
-    from harness.spec.errors import SpecError
-    from harness.spec.loading import read_source
+    from harness.schema.errors import FileError
+    from harness.schema.loading import read_source
 
     try:
         data = read_source(path).data
-    except SpecError:
+    except FileError:
         return "scenario"  # the scenario loader reports the same read error
     return "stack" if "services" in data and "phases" not in data else "scenario"
 

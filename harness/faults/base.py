@@ -6,7 +6,7 @@ import asyncio
 from abc import ABC, abstractmethod
 from typing import Any, Protocol
 
-from harness.spec.names import instance_name
+from harness.schema.names import instance_name
 
 
 class Target(Protocol):
@@ -50,7 +50,7 @@ async def in_thread(fn, *args, **kwargs):
     return await asyncio.to_thread(fn, *args, **kwargs)
 
 
-def build_fault(spec: Any, fault_id: str) -> Fault:
+def build_fault(entry: Any, fault_id: str) -> Fault:
     """A Fault from a validated scenario fault (harness.scenario model)."""
     from harness.faults.link_down import LinkDown
     from harness.faults.process_kill import ProcessKill
@@ -58,22 +58,22 @@ def build_fault(spec: Any, fault_id: str) -> Fault:
     from harness.faults.process_restart import ProcessRestart
     from harness.faults.toxic import ToxicFault
 
-    if getattr(spec, "link", None):
-        if spec.toxic == "down":
-            return LinkDown(spec.link, fault_id)
+    if getattr(entry, "link", None):
+        if entry.toxic == "down":
+            return LinkDown(entry.link, fault_id)
         return ToxicFault(
-            link=spec.link,
-            toxic=spec.toxic,
+            link=entry.link,
+            toxic=entry.toxic,
             fault_id=fault_id,
-            stream=spec.stream,
-            toxicity=spec.toxicity,
-            attributes=dict(spec.attributes or {}),
+            stream=entry.stream,
+            toxicity=entry.toxicity,
+            attributes=dict(entry.attributes or {}),
         )
-    action = spec.action
+    action = entry.action
     if action == "kill":
-        return ProcessKill(spec.service, spec.instance, fault_id, restart=getattr(spec, "restart", None))
+        return ProcessKill(entry.service, entry.instance, fault_id, restart=getattr(entry, "restart", None))
     kinds = {"pause": ProcessPause, "restart": ProcessRestart}
-    return kinds[action](spec.service, spec.instance, fault_id)
+    return kinds[action](entry.service, entry.instance, fault_id)
 
 
 class InstanceFault(Fault):

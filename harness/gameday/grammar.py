@@ -2,7 +2,7 @@
 
 Commands are parsed into small dataclasses before anything happens, so a
 typo is refused with one line naming the word at fault and never half-applies
-a fault. Fault arguments go through `harness.faults.spec.fault_spec`, the
+a fault. Fault arguments go through `harness.faults.shorthand.fault_entry`, the
 same keyword form the pytest fixture takes, so `latency a->b 800ms
 jitter=200ms` means exactly what `fault("a->b", latency="800ms",
 jitter="200ms")` means there.
@@ -68,7 +68,7 @@ class FaultCommand:
 
     word: str
     target: str
-    specs: list[Any]  # scenario-like fault entries (see harness.faults.spec.fault_spec)
+    entries: list[Any]  # scenario-like fault entries (see harness.faults.shorthand.fault_entry)
 
 
 @dataclass
@@ -186,7 +186,7 @@ def parse(line: str, vocab: Vocabulary) -> Command | None:
 
 
 def _value(text: str) -> Any:
-    """Numbers as numbers (the proxy's API is typed); durations stay text for fault_spec."""
+    """Numbers as numbers (the proxy's API is typed); durations stay text for fault_entry."""
     if re.fullmatch(r"-?\d+", text):
         return int(text)
     if re.fullmatch(r"-?\d*\.\d+", text):
@@ -195,7 +195,7 @@ def _value(text: str) -> Any:
 
 
 def _fault(word: str, args: list[str], vocab: Vocabulary) -> FaultCommand:
-    from harness.faults.spec import fault_spec
+    from harness.faults.shorthand import fault_entry
 
     if not args:
         raise UsageError(f"{word}: name a {'service' if word in PROCESS_ACTIONS else 'link or service'}")
@@ -208,9 +208,9 @@ def _fault(word: str, args: list[str], vocab: Vocabulary) -> FaultCommand:
             raise UsageError(f"{word}: unknown service {service!r}; services: {', '.join(vocab.services)}")
         if index and (not index.isdigit() or int(index) >= vocab.services[service]):
             raise UsageError(f"{word}: {service} has {vocab.services[service]} instance(s); no #{index}")
-        spec = fault_spec(target, **{word: True})
-        return FaultCommand(word, target, [_validated(word, {"service": spec.service, "instance": spec.instance,
-                                                             "action": spec.action})])
+        entry = fault_entry(target, **{word: True})
+        return FaultCommand(word, target, [_validated(word, {"service": entry.service, "instance": entry.instance,
+                                                             "action": entry.action})])
     links = _links_for(word, target, vocab)
     kwargs: dict[str, Any] = {}
     main: Any = True
@@ -228,37 +228,37 @@ def _fault(word: str, args: list[str], vocab: Vocabulary) -> FaultCommand:
         return FaultCommand(word, target, [_validated(word, {"link": link, "toxic": "down"}) for link in links])
     explicit_stream = "stream" in kwargs
     try:
-        specs = [fault_spec(link, **{word: main}, **kwargs) for link in links]
+        entries = [fault_entry(link, **{word: main}, **kwargs) for link in links]
     except (TypeError, ValueError) as exc:
         raise UsageError(f"{word}: {exc}") from None
     raw = {**kwargs, **({_main_attribute(word): main} if main is not True else {})}
-    return FaultCommand(word, target, [checked_link_fault(word, spec, raw, explicit_stream) for spec in specs])
+    return FaultCommand(word, target, [checked_link_fault(word, entry, raw, explicit_stream) for entry in entries])
 
 
-def checked_link_fault(word: str, spec: Any, raw: dict[str, Any], explicit_stream: bool) -> Any:
-    """The spec validated by the scenario schema (units converted, HTTP toxics upstream).
+def checked_link_fault(word: str, entry: Any, raw: dict[str, Any], explicit_stream: bool) -> Any:
+    """The entry validated by the scenario schema (units converted, HTTP toxics upstream).
 
     Attribute values go to the schema as typed, so each is read in its own
     unit (slicer's delay is in microseconds, not milliseconds).
     """
-    attributes = {key: raw.get(key, value) for key, value in spec.attributes.items()}
-    data = {"link": spec.link, "toxic": spec.toxic, "attributes": attributes, "toxicity": spec.toxicity}
+    attributes = {key: raw.get(key, value) for key, value in entry.attributes.items()}
+    data = {"link": entry.link, "toxic": entry.toxic, "attributes": attributes, "toxicity": entry.toxicity}
     if explicit_stream:
-        data["stream"] = spec.stream
+        data["stream"] = entry.stream
     return _validated(word, data)
 
 
 def _validated(word: str, data: dict[str, Any]) -> Any:
-    from harness.scenario import Fault
+    from harness.scenario import FaultEntry
 
-    return _schema_checked(Fault, data, word)
+    return _schema_checked(FaultEntry, data, word)
 
 
 def _schema_checked(model: Any, data: dict[str, Any], where: str) -> Any:
     """`model` validated from `data`; a UsageError naming `where` and the first bad field otherwise."""
     from pydantic import ValidationError
 
-    from harness.spec.errors import first_problem
+    from harness.schema.errors import first_problem
 
     try:
         return model.model_validate(data)
@@ -427,7 +427,7 @@ def hypothesis_keys() -> list[str]:
 
 
 def _main_attribute(word: str) -> str | None:
-    from harness.faults.spec import MAIN_ATTRIBUTE as _TOXIC_MAIN_ATTRIBUTE
+    from harness.faults.shorthand import MAIN_ATTRIBUTE as _TOXIC_MAIN_ATTRIBUTE
 
     return _TOXIC_MAIN_ATTRIBUTE.get(word)
 

@@ -176,7 +176,7 @@ async def _run_plain(session: GameDay, lines: EventLines) -> None:
 
 def _read_commands(session: GameDay, loop: asyncio.AbstractEventLoop) -> None:
     """Runs on its own thread: one command per line; `wait 10s` pauses the script."""
-    from harness.spec.durations import parse_duration
+    from harness.schema.durations import parse_duration
 
     for raw in sys.stdin:
         line = raw.strip()

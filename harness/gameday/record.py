@@ -27,7 +27,7 @@ from harness.errors import UsageError
 from harness.faults import build_fault
 from harness.gameday.live import ActiveFault
 from harness.metrics.series import Stats
-from harness.spec.durations import format_duration
+from harness.schema.durations import format_duration
 
 if TYPE_CHECKING:
     from harness.gameday.session import GameDay
@@ -188,7 +188,7 @@ class RecordBook:
                   "expect": _dump(phase.expect)}
         faults = [replace(pf, id=f"c{self._cue_n}{pf.id}") for pf in plan.faults if pf.phase == phase.name]
         for pf in faults:
-            fault = build_fault(pf.spec, pf.id)
+            fault = build_fault(pf.entry, pf.id)
             gd.journal.fault_planned(pf.id, record["name"], fault.target, fault.details(), fault.describe(),
                                      gd.journal.offset(timeline.t0 + pf.start))
         cue = {"timeline": timeline, "record": record, "faults": faults,
@@ -223,7 +223,7 @@ class RecordBook:
             entry = gd.journal.faults.get(pf.id, {})
             if entry.get("removed_at") is None:
                 try:
-                    await build_fault(pf.spec, pf.id).revert(gd.rt)
+                    await build_fault(pf.entry, pf.id).revert(gd.rt)
                     gd.rt.release_process_fault(pf.id)
                 except Exception:
                     pass

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
-from harness.spec.durations import format_duration
+from harness.schema.durations import format_duration
 
 RESOLUTION_S = 0.1  # offsets are kept to a tenth of a second
 

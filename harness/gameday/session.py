@@ -278,7 +278,7 @@ class GameDay:
 
     async def execute(self, command: Any) -> None:
         if isinstance(command, FaultCommand):
-            await asyncio.gather(*(self.apply_fault(spec) for spec in command.specs))
+            await asyncio.gather(*(self.apply_fault(entry) for entry in command.entries))
         elif isinstance(command, ClearCommand):
             await self.clear(command.fault_id)
         elif isinstance(command, UsersCommand):
@@ -303,10 +303,10 @@ class GameDay:
         self.journal.event("note", text, {"author": "operator", "action": "users"})
 
     # ------------------------------------------------------------ faults by hand
-    async def apply_fault(self, spec: Any) -> str:
+    async def apply_fault(self, entry: Any) -> str:
         self._fault_n += 1
         fault_id = f"g{self._fault_n}"
-        fault = build_fault(spec, fault_id)
+        fault = build_fault(entry, fault_id)
         now = time.time()
         self.journal.fault_planned(fault_id, self.book.current_phase(), fault.target, fault.details(),
                                    fault.describe(), self.journal.offset(now))

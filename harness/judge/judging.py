@@ -15,9 +15,9 @@ from harness.judge.recovery import STREAK, Bounds, recovery_time
 from harness.judge.results import ExpectationResult, runs_of
 from harness.judge.windows import SecondIndex, judged_seconds, phase_seconds
 from harness.metrics.series import INSTANCE_SCOPE, Series, instance_scope
-from harness.spec.durations import format_duration
-from harness.spec.suggest import did_you_mean, known_list
-from harness.spec.thresholds import Threshold
+from harness.schema.durations import format_duration
+from harness.schema.suggest import did_you_mean, known_list
+from harness.schema.thresholds import Threshold
 
 DEFAULT_SETTLE = 1.0
 THRESHOLD_FIELDS = ("error_rate", "ungraceful", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_latency",

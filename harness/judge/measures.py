@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.metrics.series import Stats
-from harness.spec.thresholds import Threshold
+from harness.schema.thresholds import Threshold
 
 PERCENTILES = {"p50_ms": 50.0, "p90_ms": 90.0, "p95_ms": 95.0, "p99_ms": 99.0}
 LATENCY_NAMES = (*PERCENTILES, "max_latency")

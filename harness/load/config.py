@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from harness.errors import UsageError
 from harness.metrics.series import OUTCOME_CLASSES
-from harness.spec.durations import parse_duration
-from harness.spec.suggest import unknown_name
+from harness.schema.durations import parse_duration
+from harness.schema.suggest import unknown_name
 
 BUILTIN_BORROWER = "builtin:borrower"
 DEFAULT_REQUEST_TIMEOUT_S = 5.0

@@ -28,56 +28,56 @@ from harness.load.config import BUILTIN_BORROWER, LoadConfig, Pacing
 _DEFAULT_FAST_TIMEOUT = FastHttpUser.network_timeout
 
 
-def locustfile_source(spec: str) -> str | None:
+def locustfile_source(locustfile: str) -> str | None:
     """The text of a user-given locustfile (sent to workers); None for built-ins."""
-    if spec.startswith("builtin:"):
+    if locustfile.startswith("builtin:"):
         return None
     try:
-        return Path(spec).read_text()
+        return Path(locustfile).read_text()
     except OSError as exc:
-        raise UsageError(f"load config locustfile: cannot read {spec} ({exc.strerror})") from None
+        raise UsageError(f"load config locustfile: cannot read {locustfile} ({exc.strerror})") from None
 
 
-def materialise_locustfile(spec: str, source: str | None) -> str:
+def materialise_locustfile(locustfile: str, source: str | None) -> str:
     """A local path with the master's locustfile text: the same file when it is
     here unchanged (local workers), else a copy in a temporary folder."""
-    if source is None or spec.startswith("builtin:"):
-        return spec
+    if source is None or locustfile.startswith("builtin:"):
+        return locustfile
     try:
-        if Path(spec).read_text() == source:
-            return spec
+        if Path(locustfile).read_text() == source:
+            return locustfile
     except OSError:
         pass
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
     folder = Path(tempfile.gettempdir()) / f"chaosdrill-locustfile-{digest}"
     folder.mkdir(exist_ok=True)
-    path = folder / Path(spec).name
+    path = folder / Path(locustfile).name
     path.write_text(source)
     return str(path)
 
 
-def load_user_classes(spec: str, names: list[str] | None) -> list[type[User]]:
-    if spec == BUILTIN_BORROWER:
+def load_user_classes(locustfile: str, names: list[str] | None) -> list[type[User]]:
+    if locustfile == BUILTIN_BORROWER:
         from harness.load.borrower import BorrowerUser, CrossBorrowerUser
 
         if not names:
             return [BorrowerUser]
         available: dict[str, type[User]] = {"BorrowerUser": BorrowerUser, "CrossBorrowerUser": CrossBorrowerUser}
-    elif spec.startswith("builtin:"):
-        raise UsageError(f"load config locustfile: unknown built-in {spec!r}; known: {BUILTIN_BORROWER}")
+    elif locustfile.startswith("builtin:"):
+        raise UsageError(f"load config locustfile: unknown built-in {locustfile!r}; known: {BUILTIN_BORROWER}")
     else:
-        if not os.path.isfile(spec):
-            raise UsageError(f"load config locustfile: no such file {spec}")
-        available, _shapes = load_locustfile(spec)
+        if not os.path.isfile(locustfile):
+            raise UsageError(f"load config locustfile: no such file {locustfile}")
+        available, _shapes = load_locustfile(locustfile)
         available = {k: v for k, v in available.items() if not getattr(v, "abstract", False)}
     if names:
         unknown = [n for n in names if n not in available]
         if unknown:
-            raise UsageError(f"load config user_classes: {', '.join(unknown)} not in {spec}; "
+            raise UsageError(f"load config user_classes: {', '.join(unknown)} not in {locustfile}; "
                              f"known: {', '.join(sorted(available)) or 'none'}")
         return [available[n] for n in names]
     if not available:
-        raise UsageError(f"load config locustfile: {spec} defines no User class")
+        raise UsageError(f"load config locustfile: {locustfile} defines no User class")
     return list(available.values())
 
 
@@ -125,9 +125,9 @@ def fit_user_classes(classes: list[type[User]], config: LoadConfig, first_user: 
 
 def prepare_user_classes(config: LoadConfig, locustfile: str | None = None, first_user: int = 0) -> list[type[User]]:
     """Load, fit and (for the built-in borrower) configure the run's user classes."""
-    spec = locustfile or config.locustfile
-    classes = load_user_classes(spec, config.user_classes)
-    if spec == BUILTIN_BORROWER:
+    locustfile = locustfile or config.locustfile
+    classes = load_user_classes(locustfile, config.user_classes)
+    if locustfile == BUILTIN_BORROWER:
         from harness.load.borrower import configure
 
         configure(config.borrower)

@@ -17,7 +17,7 @@ from harness import __version__
 from harness.proxy import errors
 from harness.proxy.collection import ProxyCollection
 from harness.proxy.go_json import decode_json, json_field, json_object
-from harness.proxy.leases import LeaseKeeper, lease_update, parse_lease
+from harness.proxy.lease_keeper import LeaseKeeper, lease_update, parse_lease
 
 # Build metadata keeps it semver-equal to the Toxiproxy release whose API it speaks.
 VERSION = f"2.12.0+chaosdrill.{__version__}"
@@ -135,16 +135,16 @@ class ToxiproxyApi:
 
     async def toxic_index(self, request: web.Request) -> web.Response:
         proxy = self.collection.get(request.match_info["proxy"])
-        return _json([spec.to_json() for spec in proxy.toxics.in_order()])
+        return _json([installed.to_json() for installed in proxy.toxics.in_order()])
 
     async def toxic_create(self, request: web.Request) -> web.Response:
         async with self.lock:
             proxy = self.collection.get(request.match_info["proxy"])
             obj = json_object(decode_json(await request.read()), "toxic")
-            spec = proxy.toxics.parse_new(obj)
-            spec.lease = parse_lease(obj)
-            proxy.add_toxic(spec)
-        return _json(spec.to_json())
+            installed = proxy.toxics.parse_new(obj)
+            installed.lease = parse_lease(obj)
+            proxy.add_toxic(installed)
+        return _json(installed.to_json())
 
     async def toxic_show(self, request: web.Request) -> web.Response:
         proxy = self.collection.get(request.match_info["proxy"])
@@ -153,19 +153,19 @@ class ToxiproxyApi:
     async def toxic_update(self, request: web.Request) -> web.Response:
         async with self.lock:
             proxy = self.collection.get(request.match_info["proxy"])
-            spec = proxy.toxics.get(request.match_info["toxic"])
+            installed = proxy.toxics.get(request.match_info["toxic"])
             obj = json_object(decode_json(await request.read()), "toxic")
-            lease = lease_update(obj, spec.lease)
-            proxy.toxics.apply_update(spec, obj)
-            spec.lease = lease
-            proxy.toxic_updated(spec)
-        return _json(spec.to_json())
+            lease = lease_update(obj, installed.lease)
+            proxy.toxics.apply_update(installed, obj)
+            installed.lease = lease
+            proxy.toxic_updated(installed)
+        return _json(installed.to_json())
 
     async def toxic_delete(self, request: web.Request) -> web.Response:
         async with self.lock:
             proxy = self.collection.get(request.match_info["proxy"])
-            spec = proxy.toxics.get(request.match_info["toxic"])
-            proxy.remove_toxic(spec)
+            installed = proxy.toxics.get(request.match_info["toxic"])
+            proxy.remove_toxic(installed)
         return web.Response(status=204)
 
     async def version(self, request: web.Request) -> web.Response:

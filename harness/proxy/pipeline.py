@@ -20,7 +20,7 @@ from harness.proxy.toxics.base import Chunk, Toxic
 
 if TYPE_CHECKING:
     from harness.proxy.connection import Connection, Side
-    from harness.proxy.toxic_chain import ToxicSpec
+    from harness.proxy.toxic_chain import InstalledToxic
 
 # Bytes queued inside a pipeline before the source socket stops being read.
 HIGH_WATER = 4 * 1024 * 1024
@@ -30,17 +30,17 @@ LOW_WATER = 1 * 1024 * 1024
 class Stage:
     """One toxic running on one connection direction; also the toxic's Stub."""
 
-    def __init__(self, link: "Link", spec: "ToxicSpec") -> None:
+    def __init__(self, link: "Link", installed: "InstalledToxic") -> None:
         self.link = link
-        self.spec = spec
+        self.installed = installed
         self.next: Stage | None = None
         self.inbox: collections.deque[Chunk] = collections.deque()
         self.held: Chunk | None = None
         self.state: dict[str, Any] = {}
-        self.toxicity = spec.toxicity
-        self.name = spec.name
+        self.toxicity = installed.toxicity
+        self.name = installed.name
         self.active = True
-        self.toxic: Toxic = spec.toxic
+        self.toxic: Toxic = installed.toxic
         self._waiter: asyncio.Future[None] | None = None
         self._interrupt: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -48,8 +48,8 @@ class Stage:
     # ---- lifecycle, driven by the link ----------------------------------
 
     def start(self) -> None:
-        self.toxic = self.spec.toxic
-        self.toxicity = self.spec.toxicity
+        self.toxic = self.installed.toxic
+        self.toxicity = self.installed.toxicity
         self.active = self.toxic.per_request_toxicity or random.random() < self.toxicity
         if self.active:
             self.toxic.on_start(self)
@@ -216,24 +216,24 @@ class Link:
 
     # ---- live toxic changes --------------------------------------------
 
-    def add_toxic(self, spec: "ToxicSpec") -> None:
+    def add_toxic(self, installed: "InstalledToxic") -> None:
         if self.done:
             return
-        stage = Stage(self, spec)
+        stage = Stage(self, installed)
         if self.stages:
             self.stages[-1].next = stage
         self.stages.append(stage)
         self.source.route_to_pipeline(self)
         stage.start()
 
-    def update_toxic(self, spec: "ToxicSpec") -> None:
+    def update_toxic(self, installed: "InstalledToxic") -> None:
         for stage in self.stages:
-            if stage.spec is spec:
+            if stage.installed is installed:
                 stage.update()
 
-    def remove_toxic(self, spec: "ToxicSpec") -> None:
+    def remove_toxic(self, installed: "InstalledToxic") -> None:
         for index, stage in enumerate(self.stages):
-            if stage.spec is spec:
+            if stage.installed is installed:
                 break
         else:
             return

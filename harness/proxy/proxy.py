@@ -15,7 +15,7 @@ from harness.proxy import errors
 from harness.proxy.addresses import join_host_port, normalise_listen, resolve_listen, split_host_port
 from harness.proxy.connection import Connection
 from harness.proxy.lease import Lease
-from harness.proxy.toxic_chain import ToxicChain, ToxicSpec
+from harness.proxy.toxic_chain import ToxicChain, InstalledToxic
 
 
 class Proxy:
@@ -37,7 +37,7 @@ class Proxy:
             "listen": self.listen,
             "upstream": self.upstream,
             "enabled": self.enabled,
-            "toxics": [spec.to_json() for spec in self.toxics.in_order()],
+            "toxics": [installed.to_json() for installed in self.toxics.in_order()],
         }
         if self.lease is not None:
             data["lease"] = self.lease.to_json()
@@ -105,20 +105,20 @@ class Proxy:
     def live_connections(self) -> list[Connection]:
         return [c for c in self.connections if c.ready and not c.closed]
 
-    def add_toxic(self, spec: ToxicSpec) -> None:
-        self.toxics.add(spec)
+    def add_toxic(self, installed: InstalledToxic) -> None:
+        self.toxics.add(installed)
         for connection in self.live_connections():
-            connection.link(spec.direction).add_toxic(spec)
+            connection.link(installed.direction).add_toxic(installed)
 
-    def toxic_updated(self, spec: ToxicSpec) -> None:
+    def toxic_updated(self, installed: InstalledToxic) -> None:
         for connection in self.live_connections():
-            connection.link(spec.direction).update_toxic(spec)
+            connection.link(installed.direction).update_toxic(installed)
 
-    def remove_toxic(self, spec: ToxicSpec) -> None:
-        self.toxics.remove(spec)
+    def remove_toxic(self, installed: InstalledToxic) -> None:
+        self.toxics.remove(installed)
         for connection in self.live_connections():
-            connection.link(spec.direction).remove_toxic(spec)
+            connection.link(installed.direction).remove_toxic(installed)
 
     def reset_toxics(self) -> None:
-        for spec in self.toxics.in_order():
-            self.remove_toxic(spec)
+        for installed in self.toxics.in_order():
+            self.remove_toxic(installed)

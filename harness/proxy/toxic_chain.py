@@ -20,7 +20,7 @@ STREAMS = ("upstream", "downstream")
 
 
 @dataclass(eq=False)
-class ToxicSpec:
+class InstalledToxic:
     """One configured toxic of a proxy (shared by all its connections)."""
 
     name: str
@@ -51,24 +51,24 @@ class ToxicChain:
     """The ordered toxics of one proxy."""
 
     def __init__(self) -> None:
-        self._chains: dict[str, list[ToxicSpec]] = {s: [] for s in STREAMS}
+        self._chains: dict[str, list[InstalledToxic]] = {s: [] for s in STREAMS}
 
-    def in_order(self) -> list[ToxicSpec]:
+    def in_order(self) -> list[InstalledToxic]:
         return self._chains["upstream"] + self._chains["downstream"]
 
-    def find(self, name: str) -> ToxicSpec | None:
-        for spec in self.in_order():
-            if spec.name == name:
-                return spec
+    def find(self, name: str) -> InstalledToxic | None:
+        for installed in self.in_order():
+            if installed.name == name:
+                return installed
         return None
 
-    def get(self, name: str) -> ToxicSpec:
-        spec = self.find(name)
-        if spec is None:
+    def get(self, name: str) -> InstalledToxic:
+        installed = self.find(name)
+        if installed is None:
             raise errors.TOXIC_NOT_FOUND
-        return spec
+        return installed
 
-    def parse_new(self, data: Any) -> ToxicSpec:
+    def parse_new(self, data: Any) -> InstalledToxic:
         """Build a toxic from POST /proxies/{p}/toxics JSON (not yet added)."""
         obj = json_object(data, "toxic")
         name = json_field(obj, "name", str, "")
@@ -90,23 +90,23 @@ class ToxicChain:
         if self.find(name) is not None:
             raise errors.TOXIC_ALREADY_EXISTS
         toxic = cls.from_attributes(json_get(obj, "attributes"))
-        return ToxicSpec(name=name, type=type_name, stream=stream, toxicity=toxicity, toxic=toxic)
+        return InstalledToxic(name=name, type=type_name, stream=stream, toxicity=toxicity, toxic=toxic)
 
-    def add(self, spec: ToxicSpec) -> None:
-        self._chains[spec.direction].append(spec)
+    def add(self, installed: InstalledToxic) -> None:
+        self._chains[installed.direction].append(installed)
 
-    def apply_update(self, spec: ToxicSpec, data: Any) -> None:
+    def apply_update(self, installed: InstalledToxic, data: Any) -> None:
         """PATCH semantics: attributes merged over the current ones, toxicity kept if absent."""
         obj = json_object(data, "toxic")
-        toxicity = json_field(obj, "toxicity", float, spec.toxicity)
-        toxic = type(spec.toxic).from_attributes(json_get(obj, "attributes"), base=spec.toxic)
-        spec.toxic = toxic
-        spec.toxicity = toxicity
+        toxicity = json_field(obj, "toxicity", float, installed.toxicity)
+        toxic = type(installed.toxic).from_attributes(json_get(obj, "attributes"), base=installed.toxic)
+        installed.toxic = toxic
+        installed.toxicity = toxicity
 
-    def remove(self, spec: ToxicSpec) -> None:
-        self._chains[spec.direction].remove(spec)
+    def remove(self, installed: InstalledToxic) -> None:
+        self._chains[installed.direction].remove(installed)
 
-    def clear(self) -> list[ToxicSpec]:
+    def clear(self) -> list[InstalledToxic]:
         removed = self.in_order()
         for chain in self._chains.values():
             chain.clear()

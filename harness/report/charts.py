@@ -10,7 +10,7 @@ import math
 from html import escape
 
 from harness.metrics.series import OUTCOME_CLASSES
-from harness.report.model import Fault, Run, StateRow
+from harness.report.model import FaultRow, Run, StateRow
 from harness.report.svg import (
     MARGIN_LEFT,
     MARGIN_RIGHT,
@@ -111,7 +111,7 @@ def timeline(run: Run) -> str:
     return f.render("timeline of phases, faults, aborts and notes", "chart timeline")
 
 
-def lane_label(fault: Fault) -> str:
+def lane_label(fault: FaultRow) -> str:
     """'lending->credit-bureau-a: http_latency (upstream) latency=5000 ...': the target first, so a
     label cut to fit still tells the lanes apart (the whole label is in the band's tooltip)."""
     suffix = f" on {fault.target}"

@@ -14,14 +14,14 @@ from typing import Any
 
 from harness.metrics.series import OUTCOME_CLASSES, Series, Stats, instance_scope
 from harness.report import formatting as fmt
-from harness.spec.names import instance_name
+from harness.schema.names import instance_name
 
 _KEY = re.compile(r"^(?P<name>[^{]+)(?:\{(?P<labels>.*)\})?$")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
 @dataclass
-class Fault:
+class FaultRow:
     id: str
     phase: str
     label: str
@@ -76,7 +76,7 @@ class Run:
     t_start: float
     t_end: float
     phases: list[dict[str, Any]]
-    faults: list[Fault]
+    faults: list[FaultRow]
     aborts: list[dict[str, Any]]
     notes: list[dict[str, Any]]
     series: Series | None
@@ -185,7 +185,7 @@ def stack_changes(journal: dict[str, Any]) -> list[str]:
     return out
 
 
-def _fault(f: dict[str, Any], t_end: float) -> Fault:
+def _fault(f: dict[str, Any], t_end: float) -> FaultRow:
     target = f.get("target") or {}
     if "link" in target:
         where = str(target["link"])
@@ -206,7 +206,7 @@ def _fault(f: dict[str, Any], t_end: float) -> Fault:
     start = float(applied if applied is not None else f.get("scheduled_at") or 0.0)
     removed = f.get("removed_at")
     result = str(f.get("result") or "")
-    return Fault(
+    return FaultRow(
         id=str(f.get("id", "")), phase=str(f.get("phase", "")), label=label, target=where, kind=kind,
         attributes=attr_text, start=start, end=float(removed if removed is not None else t_end),
         scheduled_at=f.get("scheduled_at"), lag_ms=f.get("lag_ms"), result=result,

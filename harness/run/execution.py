@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness.errors import ChaosdrillError, HarnessError, UsageError
-from harness.faultproxy.client import BUILTIN_ONLY_TOXICS, FaultProxyClient
+from harness.proxy_client.client import BUILTIN_ONLY_TOXICS, FaultProxyClient
 from harness.run.audit import run_audit
 from harness.run.journal import Journal
 from harness.run.load_driver import LoadDriver
@@ -156,11 +156,11 @@ def _refuse_toxics_the_server_lacks(plan: Plan, client: FaultProxyClient | None)
     if client is None or client.is_builtin:
         return
     for fault in plan.faults:
-        toxic = getattr(fault.spec, "toxic", None)
+        toxic = getattr(fault.entry, "toxic", None)
         if toxic in BUILTIN_ONLY_TOXICS:
             raise UsageError(
                 f"{plan.scenario.source or plan.scenario.title}: phase {fault.phase!r}: toxic {toxic!r} on "
-                f"{fault.spec.link} is a chaosdrill extension, and the fault proxy at {client.url} "
+                f"{fault.entry.link} is a chaosdrill extension, and the fault proxy at {client.url} "
                 f"({client.version()}) does not have it; run without --fault-proxy/TOXIPROXY_URL "
                 "to use the built-in one"
             )

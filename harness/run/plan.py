@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.errors import UsageError
-from harness.spec.durations import format_duration
+from harness.schema.durations import format_duration
 
 
 @dataclass
@@ -26,7 +26,7 @@ class PlannedPhase:
 class PlannedFault:
     id: str
     phase: str
-    spec: Any  # harness.scenario model Fault
+    entry: Any  # harness.scenario.FaultEntry
     start: float
     end: float
 
@@ -121,7 +121,7 @@ def describe_plan(plan: Plan) -> list[str]:
         events.append((phase.start, 1, f"phase {phase.name} ({format_duration(phase.end - phase.start)})"))
         events += [(phase.start, 3, f"expect {text}") for text in _expectations(phase.expect)]
     for fault in plan.faults:
-        what = build_fault(fault.spec, fault.id).describe()
+        what = build_fault(fault.entry, fault.id).describe()
         events.append((fault.start, 2, f"fault on: {what}"))
         events.append((fault.end, 0, f"fault off: {what}"))
     for action in plan.actions:

@@ -30,29 +30,29 @@ def parse_series(text: str, wanted: list[str]) -> dict[str, float]:
 class ServiceSampler:
     """Scrapes every instance of the services a stack's `metrics` section names."""
 
-    def __init__(self, stack_runtime: Any, specs: list[Any]) -> None:
+    def __init__(self, stack_runtime: Any, sources: list[Any]) -> None:
         self.rt = stack_runtime
-        self.specs = specs or []
+        self.sources = sources or []  # the stack's MetricsSource entries
         self._session: aiohttp.ClientSession | None = None
 
     async def sample(self) -> list[tuple[str, int, dict[str, float]]]:
-        if not self.specs:
+        if not self.sources:
             return []
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.8))
         jobs = []
-        for spec in self.specs:
-            for inst in self.rt.instances.get(spec.service, []):
+        for source in self.sources:
+            for inst in self.rt.instances.get(source.service, []):
                 if inst.running() and not inst.paused:
-                    jobs.append(self._one(inst, spec))
+                    jobs.append(self._one(inst, source))
         results = await asyncio.gather(*jobs, return_exceptions=True)
         return [r for r in results if isinstance(r, tuple)]
 
-    async def _one(self, inst: Any, spec: Any) -> tuple[str, int, dict[str, float]]:
+    async def _one(self, inst: Any, source: Any) -> tuple[str, int, dict[str, float]]:
         assert self._session is not None
-        async with self._session.get(inst.url + spec.path) as resp:
+        async with self._session.get(inst.url + source.path) as resp:
             text = await resp.text()
-        return inst.service, inst.index, parse_series(text, list(spec.series))
+        return inst.service, inst.index, parse_series(text, list(source.series))
 
     async def close(self) -> None:
         if self._session is not None:

@@ -59,7 +59,7 @@ class Timeline:
         self.t0 = t0
         if driver is None:
             for pf in self.plan.faults:
-                fault = build_fault(pf.spec, pf.id)
+                fault = build_fault(pf.entry, pf.id)
                 self.journal.fault_planned(pf.id, pf.phase, fault.target, fault.details(), fault.describe(), pf.start)
             tasks = [asyncio.create_task(self.scheduled_fault(pf)) for pf in self.plan.faults]
             tasks += [asyncio.create_task(self.scheduled_action(a)) for a in self.plan.actions]
@@ -119,7 +119,7 @@ class Timeline:
         await self._revert(fault_id)
 
     async def scheduled_fault(self, pf: PlannedFault) -> None:
-        fault = build_fault(pf.spec, pf.id)
+        fault = build_fault(pf.entry, pf.id)
         scheduled = self.t0 + pf.start
         await self._sleep_until(scheduled)
         if await self._apply(pf.id, fault, scheduled):

@@ -6,7 +6,7 @@ from harness.scenario.model import (
     EndpointExpect,
     Expect,
     ExpectBase,
-    Fault,
+    FaultEntry,
     Load,
     LoadOverride,
     Phase,
@@ -16,6 +16,6 @@ from harness.scenario.model import (
 )
 
 __all__ = [
-    "Action", "EndpointExpect", "Expect", "ExpectBase", "Fault", "Load", "LoadOverride", "Phase", "Profile",
+    "Action", "EndpointExpect", "Expect", "ExpectBase", "FaultEntry", "Load", "LoadOverride", "Phase", "Profile",
     "Scenario", "Stage", "check_scenario", "load_scenario", "validate_scenario_file",
 ]

@@ -14,11 +14,11 @@ from typing import Any
 
 from harness.errors import UsageError
 from harness.scenario.model import Scenario, abort_problems, window_problems
-from harness.spec.errors import SpecError, SpecIssue, issue_at
-from harness.spec.loading import Report, read_source, validate_source
-from harness.spec.locustfiles import locustfile_problem
-from harness.spec.suggest import unknown_name
-from harness.spec.yaml_source import YamlSource
+from harness.schema.errors import FileError, FileIssue, issue_at
+from harness.schema.loading import Report, read_source, validate_source
+from harness.schema.locustfiles import locustfile_problem
+from harness.schema.suggest import unknown_name
+from harness.schema.yaml_source import YamlSource
 
 
 # Pseudo-codes the load records for answers without a code (docs/load.md, "Classification").
@@ -120,7 +120,7 @@ def check_scenario(data: dict[str, Any], report: Report, stack: Any = None) -> N
                     report(("invariants", k), unknown_name("invariant", name, known, f"plugin {stack.audit.plugin}"))
 
 
-def _stack_for(source: YamlSource, path: Path, replicas: dict[str, int]) -> tuple[Any, list[SpecIssue]]:
+def _stack_for(source: YamlSource, path: Path, replicas: dict[str, int]) -> tuple[Any, list[FileIssue]]:
     ref = source.data.get("stack")
     if not isinstance(ref, str):
         return None, []  # the structural pass reports it
@@ -128,14 +128,14 @@ def _stack_for(source: YamlSource, path: Path, replicas: dict[str, int]) -> tupl
 
     try:
         return load_stack(ref, base_dir=path.parent).with_replicas(replicas), []
-    except SpecError as exc:
+    except FileError as exc:
         return None, [issue_at(source, ("stack",), f"stack '{ref}' has {len(exc.issues)} error(s), listed below"),
                       *exc.issues]
     except UsageError as exc:
         return None, [issue_at(source, ("stack",), str(exc))]
 
 
-def _resolve_locustfile(scenario: Scenario, source: YamlSource, path: Path) -> list[SpecIssue]:
+def _resolve_locustfile(scenario: Scenario, source: YamlSource, path: Path) -> list[FileIssue]:
     locustfile = scenario.load.locustfile
     if locustfile is None or locustfile.startswith("builtin:"):
         return []
@@ -152,13 +152,13 @@ def _resolve_locustfile(scenario: Scenario, source: YamlSource, path: Path) -> l
 
 
 def validate_scenario_file(path: Path | str, replicas: dict[str, int] | None = None
-                           ) -> tuple[Scenario | None, list[SpecIssue]]:
+                           ) -> tuple[Scenario | None, list[FileIssue]]:
     """The scenario (None when invalid) and every issue in it and its stack,
     checked against the stack as `replicas` (`--replicas`) will run it."""
     path = Path(path)
     try:
         source = read_source(path)
-    except SpecError as exc:
+    except FileError as exc:
         return None, exc.issues
     stack, issues = _stack_for(source, path, replicas or {})
     scenario, more = validate_source(source, Scenario, semantic=partial(check_scenario, stack=stack))
@@ -174,8 +174,8 @@ def validate_scenario_file(path: Path | str, replicas: dict[str, int] | None = N
 
 
 def load_scenario(path: Path | str, replicas: dict[str, int] | None = None) -> Scenario:
-    """A validated scenario with its stack resolved; SpecError (exit 2) lists every problem."""
+    """A validated scenario with its stack resolved; FileError (exit 2) lists every problem."""
     scenario, issues = validate_scenario_file(path, replicas)
     if issues or scenario is None:
-        raise SpecError(issues)
+        raise FileError(issues)
     return scenario

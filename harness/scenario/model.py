@@ -14,12 +14,12 @@ from pydantic import Field, PrivateAttr, SerializerFunctionWrapHandler, field_va
 
 from harness.errors import UsageError
 from harness.scenario.toxics import HTTP_TOXICS, TOXIC_NAMES, AttributeError_, convert_attributes
-from harness.spec.base import Duration, StrictModel
-from harness.spec.durations import format_duration
-from harness.spec.errors import LocatedError
-from harness.spec.names import instance_name
-from harness.spec.suggest import unknown_name
-from harness.spec.thresholds import Threshold, ThresholdFor, units
+from harness.schema.base import Duration, StrictModel
+from harness.schema.durations import format_duration
+from harness.schema.errors import LocatedError
+from harness.schema.names import instance_name
+from harness.schema.suggest import unknown_name
+from harness.schema.thresholds import Threshold, ThresholdFor, units
 
 # ---------------------------------------------------------------- thresholds by meaning
 
@@ -93,7 +93,7 @@ LINK_ONLY = ("link", "toxic", "attributes", "stream", "toxicity")
 SERVICE_ONLY = ("service", "instance", "action", "restart")
 
 
-class Fault(StrictModel):
+class FaultEntry(StrictModel):
     """One fault: a toxic (or down) on a link, or a process action on a service instance."""
 
     link: str | None = None
@@ -109,7 +109,7 @@ class Fault(StrictModel):
     end: Duration | None = None
 
     @model_validator(mode="after")
-    def _one_target(self) -> "Fault":
+    def _one_target(self) -> "FaultEntry":
         given = self.model_fields_set
         if self.link and self.service:
             raise LocatedError("a fault targets a link or a service, not both", ("service",))
@@ -192,7 +192,7 @@ class Action(StrictModel):
 class Phase(StrictModel):
     name: str = Field(min_length=1)
     duration: Duration
-    faults: list[Fault] = Field(default_factory=list)
+    faults: list[FaultEntry] = Field(default_factory=list)
     expect: Expect | None = None
     actions: list[Action] = Field(default_factory=list)
 
@@ -209,7 +209,7 @@ class Phase(StrictModel):
             raise LocatedError(message, sub_loc)
         return self
 
-    def fault_window(self, fault: Fault) -> tuple[float, float]:
+    def fault_window(self, fault: FaultEntry) -> tuple[float, float]:
         """[start, end) of a fault as offsets in this phase."""
         return fault.start, (fault.end if fault.end is not None else self.duration)
 
@@ -220,7 +220,7 @@ def window_problems(phase: dict[str, Any]) -> list[tuple[tuple, str]]:
     Shared by the model (for phases built in code) and the file checks (which
     run even when another field of the phase is invalid).
     """
-    from harness.spec.durations import parse_duration
+    from harness.schema.durations import parse_duration
 
     def seconds(value: Any) -> float | None:
         try:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness.spec.durations import parse_duration
-from harness.spec.suggest import did_you_mean
+from harness.schema.durations import parse_duration
+from harness.schema.suggest import did_you_mean
 
 HTTP_TOXICS = ("http_error", "http_latency")
 

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from harness.errors import HarnessError, UsageError
-from harness.faultproxy.client import FaultProxyClient
-from harness.faultproxy.launcher import external_url
+from harness.proxy_client.client import FaultProxyClient
+from harness.proxy_client.launcher import external_url
 from harness.stack.ports import free_port
 from harness.stack.processes import InstanceAddress, pid_alive, process_start_time
 from harness.stack.runtime import EDGE_FROM, HOST, LinkRuntime, StackOptions, StackRuntime, proxy_name

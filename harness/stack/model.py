@@ -14,12 +14,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, PrivateAttr, WithJsonSchema, model_validator
 
 from harness.errors import UsageError
-from harness.spec.base import Duration, StrictModel
-from harness.spec.loading import Report, read_source, validate_source
-from harness.spec.names import instance_name
-from harness.spec.errors import SpecError
-from harness.spec.placeholders import placeholder_problems
-from harness.spec.suggest import unknown_name
+from harness.schema.base import Duration, StrictModel
+from harness.schema.loading import Report, read_source, validate_source
+from harness.schema.names import instance_name
+from harness.schema.errors import FileError
+from harness.schema.placeholders import placeholder_problems
+from harness.schema.suggest import unknown_name
 
 BUILTIN_STACK_DIR = Path(__file__).resolve().parents[2] / "scenarios" / "stacks"
 BUILTIN_LOCUSTFILE_PREFIX = "builtin:"
@@ -366,7 +366,7 @@ def validate_stack_file(path: Path) -> tuple[Stack | None, list]:
     """The stack (None if invalid) and every issue in the file, for `validate`."""
     try:
         source = read_source(path)
-    except SpecError as exc:
+    except FileError as exc:
         return None, exc.issues
     stack, issues = validate_source(source, Stack, semantic=_check_stack)
     if stack is not None:
@@ -378,8 +378,8 @@ def validate_stack_file(path: Path) -> tuple[Stack | None, list]:
 
 
 def _resolve_locustfile(stack: Stack, source: Any) -> list:
-    from harness.spec.errors import issue_at
-    from harness.spec.locustfiles import locustfile_problem
+    from harness.schema.errors import issue_at
+    from harness.schema.locustfiles import locustfile_problem
 
     if stack.load is None or stack.load.locustfile.startswith(BUILTIN_LOCUSTFILE_PREFIX):
         return []
@@ -398,13 +398,13 @@ def _resolve_locustfile(stack: Stack, source: Any) -> list:
 def load_stack(path_or_name: str | Path, base_dir: Path | None = None) -> Stack:
     """A validated stack from a built-in name ("lending") or a file path.
 
-    Raises SpecError (a UsageError: exit 2) listing every problem as
+    Raises FileError (a UsageError: exit 2) listing every problem as
     `file:LINE field: message`.
     """
     path = resolve_stack_path(path_or_name, base_dir)
     stack, issues = validate_stack_file(path)
     if issues or stack is None:
-        raise SpecError(issues)
+        raise FileError(issues)
     return stack
 
 

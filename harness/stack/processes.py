@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.spec.names import instance_name
+from harness.schema.names import instance_name
 
 
 def process_start_time(pid: int) -> int | None:

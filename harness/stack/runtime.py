@@ -21,8 +21,8 @@ from typing import Any, Callable
 import aiohttp
 
 from harness.errors import ChaosdrillError, HarnessError, UsageError
-from harness.faultproxy.client import FaultProxyClient, looks_like_toxiproxy_version
-from harness.faultproxy.launcher import FaultProxyServer, external_url, start_builtin
+from harness.proxy_client.client import FaultProxyClient, looks_like_toxiproxy_version
+from harness.proxy_client.launcher import FaultProxyServer, external_url, start_builtin
 from harness.stack.model import EDGE_FROM, Stack, fixed_port_clashes
 from harness.stack.ports import ensure_free, free_port, reserve
 from harness.stack.processes import Instance

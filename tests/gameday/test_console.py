@@ -125,8 +125,8 @@ def test_bureau_outage_note_clear_quit_leaves_a_record_and_nothing_running(gamed
     plan = make_plan(replayed, replayed.resolved_stack())
     assert len(plan.faults) == 2
     for link, fault in faults.items():  # offsets kept to a tenth of a second
-        (again,) = [pf for pf in plan.faults if pf.spec.link == link]
-        assert again.spec.toxic == "down"
+        (again,) = [pf for pf in plan.faults if pf.entry.link == link]
+        assert again.entry.toxic == "down"
         assert abs(again.start - fault["applied_at"]) <= 0.051 and abs(again.end - fault["removed_at"]) <= 0.051
 
     # Nothing left: the run's state file is gone and every process it listed is dead.

@@ -21,34 +21,34 @@ VOCAB = Vocabulary(
 def test_latency_with_jitter_reads_like_the_fixture_keywords():
     cmd = parse("latency lending->credit-bureau-a 800ms jitter=200ms", VOCAB)
     assert isinstance(cmd, FaultCommand)
-    (spec,) = cmd.specs
+    (spec,) = cmd.entries
     assert (spec.link, spec.toxic, spec.stream) == ("lending->credit-bureau-a", "latency", "downstream")
     assert spec.attributes == {"latency": 800, "jitter": 200}
 
 
 def test_each_attribute_is_read_in_its_own_unit():
     # slicer's delay is in microseconds: 1ms is 1000, not 1
-    (spec,) = parse("slicer credit-bureau-a 100 delay=1ms", VOCAB).specs
+    (spec,) = parse("slicer credit-bureau-a 100 delay=1ms", VOCAB).entries
     assert spec.attributes == {"average_size": 100, "delay": 1000}
-    (spec,) = parse("latency credit-bureau-a 1.5s", VOCAB).specs
+    (spec,) = parse("latency credit-bureau-a 1.5s", VOCAB).entries
     assert spec.attributes == {"latency": 1500}
 
 
 def test_a_service_name_means_every_link_into_it():
     cmd = parse("down credit-bureau-b", VOCAB)
-    assert [s.link for s in cmd.specs] == ["lending->credit-bureau-b"]
-    assert cmd.specs[0].toxic == "down"
+    assert [s.link for s in cmd.entries] == ["lending->credit-bureau-b"]
+    assert cmd.entries[0].toxic == "down"
 
 
 def test_http_toxics_run_upstream_and_take_their_status():
-    (spec,) = parse("http_error lending->payment-gateway-primary 503 toxicity=0.25", VOCAB).specs
+    (spec,) = parse("http_error lending->payment-gateway-primary 503 toxicity=0.25", VOCAB).entries
     assert (spec.stream, spec.toxicity, spec.attributes) == ("upstream", 0.25, {"status": 503})
 
 
 def test_process_faults_name_an_instance():
-    (spec,) = parse("pause lending#1", VOCAB).specs
+    (spec,) = parse("pause lending#1", VOCAB).entries
     assert (spec.service, spec.instance, spec.action) == ("lending", 1, "pause")
-    (spec,) = parse("kill credit-bureau-a", VOCAB).specs
+    (spec,) = parse("kill credit-bureau-a", VOCAB).entries
     assert (spec.service, spec.instance, spec.action) == ("credit-bureau-a", 0, "kill")
 
 

@@ -73,7 +73,7 @@ def test_replayed_scenario_is_valid_and_repeats_the_offsets(tmp_path):
     assert scenario.stack == "lending" and scenario.load.users == 7
     assert scenario.invariants == ["no_lost_loans"]
     plan = make_plan(scenario, scenario.resolved_stack())
-    got = sorted((pf.start, pf.end, pf.spec.describe()) for pf in plan.faults)
+    got = sorted((pf.start, pf.end, pf.entry.describe()) for pf in plan.faults)
     assert got == [
         (10.0, 40.0, "down on lending->credit-bureau-a"),
         (20.0, 40.0, "down on lending->credit-bureau-b"),

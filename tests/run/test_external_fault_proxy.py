@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from harness.errors import UsageError
-from harness.faultproxy.client import FaultProxyClient
-from harness.faultproxy.launcher import start_builtin
+from harness.proxy_client.client import FaultProxyClient
+from harness.proxy_client.launcher import start_builtin
 from harness.proxy.server import ServerOptions, ThreadedProxyServer
 from tests.run.conftest import ROOT, SCENARIOS, only_journal, run_cli
 

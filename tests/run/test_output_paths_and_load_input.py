@@ -84,7 +84,7 @@ def test_replicas_decide_which_instance_links_exist(tmp_path, isolated_state):
     import pytest
 
     from harness.scenario import load_scenario
-    from harness.spec.errors import SpecError
+    from harness.schema.errors import FileError
 
     scenario = tmp_path / "third.yaml"
     scenario.write_text(
@@ -93,7 +93,7 @@ def test_replicas_decide_which_instance_links_exist(tmp_path, isolated_state):
         "phases:\n  - name: fault\n    duration: 2s\n"
         "    faults: [{link: \"client->lending#2\", toxic: timeout, attributes: {timeout: 0}}]\n"
         "    expect: {instances: {\"lending#2\": {error_rate: \"< 100%\"}}}\n")
-    with pytest.raises(SpecError) as refused:
+    with pytest.raises(FileError) as refused:
         load_scenario(scenario)
     assert "client->lending#2" in str(refused.value) and "lending#2" in str(refused.value)
     loaded = load_scenario(scenario, {"lending": 3})

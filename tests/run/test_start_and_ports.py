@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_cancelling_the_start_while_the_fault_proxy_starts_stops_the_server(tmp_path, isolated_state, monkeypatch):
     """Ctrl-C during `stack up` / `run` cancels rt.start() while the server starts in a
     thread; the server it then finishes starting must still be stopped by rt.stop()."""
-    import harness.faultproxy.launcher as launcher
+    import harness.proxy_client.launcher as launcher
     import harness.proxy.process as process_mod
     import harness.stack.runtime as runtime_mod
 

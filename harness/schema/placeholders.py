@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from harness.spec.suggest import did_you_mean, unknown_name
+from harness.schema.suggest import did_you_mean, unknown_name
 
 PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([^{}]+))?\}")
 SIMPLE = ("host", "port", "instance", "state_dir", "python", "stack_dir")

@@ -1,8 +1,8 @@
-"""A fault entry from keyword arguments: `fault_spec("a->b", latency="800ms", jitter="100ms")`.
+"""A fault entry from keyword arguments: `fault_entry("a->b", latency="800ms", jitter="100ms")`.
 
 One short form for code that applies faults by hand (the pytest plugin, the
 game day console): the toxic is the keyword, its main attribute the value.
-The result is the scenario schema's own Fault, validated the same way as a
+The result is the scenario schema's own FaultEntry, validated the same way as a
 scenario file, so units (ms, slicer's us) and checks are the schema's.
 """
 
@@ -30,12 +30,12 @@ MAIN_ATTRIBUTE = {
 PROCESS_ACTIONS = ("kill", "pause", "restart")
 
 
-def fault_spec(target: str, **kwargs: Any) -> Any:
+def fault_entry(target: str, **kwargs: Any) -> Any:
     """fault("a->b", latency="800ms", jitter="100ms"), fault("a->b", down=True),
     fault("svc", kill=True), fault("svc#1", pause=True); stream= and toxicity= too."""
-    from harness.scenario.model import Fault
+    from harness.scenario.model import FaultEntry
     from harness.scenario.toxics import TOXICS
-    from harness.spec.suggest import did_you_mean
+    from harness.schema.suggest import did_you_mean
 
     if "->" in target:
         data: dict[str, Any] = {"link": target}
@@ -67,7 +67,7 @@ def fault_spec(target: str, **kwargs: Any) -> Any:
             raise UsageError(f"fault on service {target}: instance after '#' must be a number")
         data = {"service": service, "instance": int(index or 0), "action": actions[0]}
     try:
-        return Fault.model_validate(data)
+        return FaultEntry.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'fault'}: {e['msg']}" for e in exc.errors())
         raise UsageError(f"fault on {target}: {problems}") from None

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
 
-from harness.spec.durations import DURATION_PATTERN, parse_duration
+from harness.schema.durations import DURATION_PATTERN, parse_duration
 
 
 class StrictModel(BaseModel):

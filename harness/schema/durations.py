@@ -2,7 +2,7 @@
 
 Every duration in a scenario or stack becomes float seconds at load time, so
 the rest of the harness never parses text; a bare number means seconds.
-Pure Python (the file models' `Duration` type is in harness.spec.base), so the
+Pure Python (the file models' `Duration` type is in harness.schema.base), so the
 load process reads its config's durations here without importing pydantic.
 """
 

@@ -13,7 +13,7 @@ import pytest
 
 from harness.commands.validate import validate_file
 from harness.scenario import validate_scenario_file
-from harness.spec.errors import SpecIssue
+from harness.schema.errors import FileIssue
 from harness.stack.model import validate_stack_file
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "broken_scenarios"
@@ -32,7 +32,7 @@ def expected(path: Path) -> list[tuple[int, str, str]]:
     return out
 
 
-def check(path: Path, issues: list[SpecIssue]) -> None:
+def check(path: Path, issues: list[FileIssue]) -> None:
     own = [i for i in issues if Path(i.file).resolve() == path.resolve()]
     shown = "\n".join(str(i) for i in issues)
     for line, field, text in expected(path):

@@ -12,7 +12,7 @@ from harness.cli import main
 from harness.commands.schema import schema_for
 from harness.scenario import load_scenario
 from harness.scenario.model import Scenario
-from harness.spec.errors import SpecError
+from harness.schema.errors import FileError
 from harness.stack.model import load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,7 +106,7 @@ def test_dump_for_the_journal_round_trips(tmp_path):
 
 def test_load_scenario_raises_one_usage_error_with_every_line(tmp_path):
     path = write(tmp_path, "bad.yaml", SCENARIO.replace("20s", "20x").replace("toxic: slicer", "toxic: slicr"))
-    with pytest.raises(SpecError) as info:
+    with pytest.raises(FileError) as info:
         load_scenario(path)
     assert info.value.exit_code == 2
     lines = str(info.value).splitlines()

@@ -13,8 +13,8 @@ from typing import Any, Callable, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from harness.spec.errors import SpecError, SpecIssue, issue_at, issues_from_validation
-from harness.spec.yaml_source import Loc, YamlSource, YamlSyntaxError, read_yaml
+from harness.schema.errors import FileError, FileIssue, issue_at, issues_from_validation
+from harness.schema.yaml_source import Loc, YamlSource, YamlSyntaxError, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -23,30 +23,30 @@ Report = Callable[[Loc, str], None]
 
 
 def read_source(path: Path | str) -> YamlSource:
-    """Parse a YAML file, or raise SpecError naming the file and line."""
+    """Parse a YAML file, or raise FileError naming the file and line."""
     try:
         source = read_yaml(path)
     except FileNotFoundError:
-        raise SpecError([SpecIssue(str(path), 0, (), "no such file")]) from None
+        raise FileError([FileIssue(str(path), 0, (), "no such file")]) from None
     except IsADirectoryError:
-        raise SpecError([SpecIssue(str(path), 0, (), "is a folder, not a YAML file")]) from None
+        raise FileError([FileIssue(str(path), 0, (), "is a folder, not a YAML file")]) from None
     except UnicodeDecodeError as exc:
-        raise SpecError([SpecIssue(str(path), 1, (), f"not UTF-8 text ({exc.reason})")]) from None
+        raise FileError([FileIssue(str(path), 1, (), f"not UTF-8 text ({exc.reason})")]) from None
     except OSError as exc:
-        raise SpecError([SpecIssue(str(path), 0, (), f"cannot read: {exc.strerror or exc}")]) from None
+        raise FileError([FileIssue(str(path), 0, (), f"cannot read: {exc.strerror or exc}")]) from None
     except YamlSyntaxError as exc:
-        raise SpecError([SpecIssue(str(path), exc.line, (), exc.message)]) from None
+        raise FileError([FileIssue(str(path), exc.line, (), exc.message)]) from None
     if source.data is None:
-        raise SpecError([SpecIssue(str(path), 1, (), "the file is empty")])
+        raise FileError([FileIssue(str(path), 1, (), "the file is empty")])
     if not isinstance(source.data, dict):
-        raise SpecError([SpecIssue(str(path), 1, (), f"expected a mapping of keys at the top level, got a {type(source.data).__name__}")])
+        raise FileError([FileIssue(str(path), 1, (), f"expected a mapping of keys at the top level, got a {type(source.data).__name__}")])
     return source
 
 
 def validate_source(source: YamlSource, model: type[M], context: dict[str, Any] | None = None,
-                    semantic: Callable[[Any, Report], None] | None = None) -> tuple[M | None, list[SpecIssue]]:
+                    semantic: Callable[[Any, Report], None] | None = None) -> tuple[M | None, list[FileIssue]]:
     """The model (None when invalid) and every issue found by both passes."""
-    issues: list[SpecIssue] = []
+    issues: list[FileIssue] = []
     obj: M | None = None
     try:
         obj = model.model_validate(source.data, context=context)

@@ -17,8 +17,8 @@ from typing import Any, Iterable, Union
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import UsageError
-from harness.spec.suggest import did_you_mean, known_list
-from harness.spec.yaml_source import Loc, YamlSource
+from harness.schema.suggest import did_you_mean, known_list
+from harness.schema.yaml_source import Loc, YamlSource
 
 _IDENT = re.compile(r"^[A-Za-z_][\w-]*$")
 
@@ -37,7 +37,7 @@ class LocatedError(ValueError):
 
 
 @dataclass(frozen=True)
-class SpecIssue:
+class FileIssue:
     file: str
     line: int
     loc: Loc
@@ -53,10 +53,10 @@ class SpecIssue:
         return f"{self.file}{line}{where}: {self.message}"
 
 
-class SpecError(UsageError):
+class FileError(UsageError):
     """Every problem found in one or more files; str() is one line per problem."""
 
-    def __init__(self, issues: list[SpecIssue]) -> None:
+    def __init__(self, issues: list[FileIssue]) -> None:
         self.issues = sorted(issues, key=lambda i: (i.file, i.line))
         super().__init__("\n".join(str(i) for i in self.issues))
 
@@ -73,15 +73,15 @@ def format_loc(loc: Iterable[Any]) -> str:
     return out
 
 
-def issue_at(source: YamlSource, loc: Iterable[Any], message: str) -> SpecIssue:
+def issue_at(source: YamlSource, loc: Iterable[Any], message: str) -> FileIssue:
     loc = tuple(loc)
-    return SpecIssue(source.path, source.line_of(loc), loc, message)
+    return FileIssue(source.path, source.line_of(loc), loc, message)
 
 
 def issues_from_validation(exc: ValidationError, source: YamlSource, model: type[BaseModel],
-                           prefix: Loc = ()) -> list[SpecIssue]:
-    """One SpecIssue per pydantic error, located and reworded."""
-    issues: list[SpecIssue] = []
+                           prefix: Loc = ()) -> list[FileIssue]:
+    """One FileIssue per pydantic error, located and reworded."""
+    issues: list[FileIssue] = []
     seen: set[tuple[Loc, str]] = set()
     for err in exc.errors(include_url=False):
         loc, message = _located(err, model, prefix)

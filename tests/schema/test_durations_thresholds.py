@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.spec.durations import format_duration, parse_duration
-from harness.spec.thresholds import Threshold, ThresholdFor
+from harness.schema.durations import format_duration, parse_duration
+from harness.schema.thresholds import Threshold, ThresholdFor
 
 
 @pytest.mark.parametrize("text,seconds", [

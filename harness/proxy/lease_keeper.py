@@ -22,7 +22,7 @@ from harness.proxy.collection import ProxyCollection
 from harness.proxy.go_json import decode_json, json_get, json_has, json_object
 from harness.proxy.lease import Lease
 from harness.proxy.proxy import Proxy
-from harness.proxy.toxic_chain import ToxicSpec
+from harness.proxy.toxic_chain import InstalledToxic
 
 MAX_TTL = 24 * 3600.0
 SWEEP_SECONDS = 0.1
@@ -69,18 +69,18 @@ class LeaseKeeper:
         self._respond = respond
         self._sweeper: asyncio.Task[None] | None = None
 
-    def leased(self, owner: str | None = None) -> Iterator[tuple[Proxy, ToxicSpec | None, Lease]]:
+    def leased(self, owner: str | None = None) -> Iterator[tuple[Proxy, InstalledToxic | None, Lease]]:
         for proxy in list(self.collection.proxies.values()):
             if proxy.lease is not None and owner in (None, proxy.lease.owner):
                 yield proxy, None, proxy.lease
-            for spec in proxy.toxics.in_order():
-                if spec.lease is not None and owner in (None, spec.lease.owner):
-                    yield proxy, spec, spec.lease
+            for installed in proxy.toxics.in_order():
+                if installed.lease is not None and owner in (None, installed.lease.owner):
+                    yield proxy, installed, installed.lease
 
     def describe(self, owner: str | None = None) -> list[dict[str, Any]]:
         return [
-            {**lease.to_json(), "proxy": proxy.name, "toxic": spec.name if spec else None}
-            for proxy, spec, lease in self.leased(owner)
+            {**lease.to_json(), "proxy": proxy.name, "toxic": installed.name if installed else None}
+            for proxy, installed, lease in self.leased(owner)
         ]
 
     # ---- routes -------------------------------------------------------------
@@ -114,15 +114,15 @@ class LeaseKeeper:
         """End every fault the owner holds now (its teardown, or a cleanup for it)."""
         owner = request.match_info["owner"]
         async with self.lock:
-            ended = [await self._end(proxy, spec) for proxy, spec, _ in list(self.leased(owner))]
+            ended = [await self._end(proxy, installed) for proxy, installed, _ in list(self.leased(owner))]
         return self._respond({"owner": owner, "ended": sum(ended)}, 200)
 
     # ---- expiry ---------------------------------------------------------------
 
-    async def _end(self, proxy: Proxy, spec: ToxicSpec | None) -> bool:
-        if spec is not None:
-            if proxy.toxics.find(spec.name) is spec:
-                proxy.remove_toxic(spec)
+    async def _end(self, proxy: Proxy, installed: InstalledToxic | None) -> bool:
+        if installed is not None:
+            if proxy.toxics.find(installed.name) is installed:
+                proxy.remove_toxic(installed)
             return True
         try:
             await proxy.start()
@@ -134,15 +134,15 @@ class LeaseKeeper:
     async def sweep(self) -> None:
         now = time.monotonic()
         async with self.lock:
-            for proxy, spec, lease in list(self.leased()):
+            for proxy, installed, lease in list(self.leased()):
                 if lease.expires <= now:
-                    what = f"toxic {spec.name} of" if spec else "disable of"
+                    what = f"toxic {installed.name} of" if installed else "disable of"
                     print(
                         f"chaosdrill proxy-server: lease of {lease.owner} expired: ended {what} proxy {proxy.name}",
                         file=sys.stderr,
                         flush=True,
                     )
-                    await self._end(proxy, spec)
+                    await self._end(proxy, installed)
 
     async def _sweep_forever(self) -> None:
         while True:

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from pydantic import AfterValidator, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic_core import core_schema
 
-from harness.spec.durations import format_duration, parse_duration
+from harness.schema.durations import format_duration, parse_duration
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
