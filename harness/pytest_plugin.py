@@ -16,8 +16,10 @@ enough. It gives:
   `chaosdrill_scenarios` glob) is collected; the drill runs once and each
   expectation and invariant is its own test item.
 
-Faults are leases like in `chaosdrill run`: a watchdog ends them if pytest is
-killed, and the stack stops on failures and Ctrl-C alike.
+Faults go through the same session as `chaosdrill run`: leased, kept on by
+its heartbeat while a test holds them, ended by the fault proxy and a
+watchdog within seconds if pytest is killed; the stack stops on failures
+and Ctrl-C alike.
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ from harness.metrics.series import instance_scope  # noqa: E402
 class StackHandle:
     """A running stack, driven from synchronous test code."""
 
-    def __init__(self, runtime: Any, loop: asyncio.AbstractEventLoop) -> None:
-        self.runtime = runtime
+    def __init__(self, session: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.session = session
+        self.runtime = session.runtime
         self._loop = loop
         self._n = 0
 
@@ -62,21 +65,21 @@ class StackHandle:
 
     @contextlib.contextmanager
     def fault(self, target: str, **kwargs: Any) -> Iterator[Any]:
-        """Apply a fault for the duration of the block; always removed."""
+        """Apply a fault for the duration of the block; always removed.
+
+        The fault goes through the session's fault path: leased, and kept on by
+        the session's heartbeat for as long as the block runs.
+        """
         from harness.faults import build_fault
-        from harness.faults.base import InstanceFault
 
         self._n += 1
         with _one_line(f"fault({target!r})"):
             fault = build_fault(fault_entry(target, **kwargs), f"pytest{self._n}")
-            if isinstance(fault, InstanceFault):
-                self.runtime.lease_instance_fault(fault)
-            self._call(fault.apply(self.runtime))
+            self._call(self.session.faults.apply(fault, phase="pytest"))
         try:
             yield fault
         finally:
-            self._call(fault.revert(self.runtime))
-            self.runtime.release_process_fault(fault.fault_id)
+            self._call(self.session.faults.revert(fault.fault_id))
 
     def metrics(self, service: str, instance: int = 0, prefix: str = "") -> dict[str, float]:
         """The service's Prometheus samples, keyed `name{labels}`."""
@@ -90,7 +93,7 @@ class StackHandle:
 
 
 class _LoopThread:
-    """An asyncio loop on its own thread hosting the stack runtime."""
+    """An asyncio loop on its own thread hosting the session (its heartbeat runs there too)."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -109,40 +112,23 @@ class _LoopThread:
 @contextlib.contextmanager
 def running_stack(stack_ref: str, service_args: dict[str, list[str]] | None = None,
                   replicas: dict[str, int] | None = None, backend: str | None = None) -> Iterator[StackHandle]:
-    """Start a stack (name or file), yield a handle, always stop it."""
-    from harness.stack.docker_backend import make_runtime
+    """Start a stack (name or file) in a session, yield a handle, always close the session."""
+    from harness.run.session import RunSession, SessionOptions
     from harness.stack.model import load_stack
-    from harness.stack.runtime import StackOptions
-    from harness.state import RunState
-    from harness.watchdog import spawn
 
     stack = load_stack(stack_ref)
-    state = RunState(f"pytest-{os.getpid()}-{stack.name}", kind="pytest")
-    state.save()
-    runtime = make_runtime(stack, StackOptions(extra_args=service_args or {}, replicas=replicas or {}), state,
-                           backend=backend)
-    watchdog = spawn(state.path, runtime.log_dir / "watchdog.log")
+    session = RunSession(stack, f"pytest-{os.getpid()}-{stack.name}",
+                         SessionOptions(kind="pytest", service_args=service_args or {}, replicas=replicas or {},
+                                        backend=backend))
     host = _LoopThread()
-    beat = threading.Event()
-
-    def heartbeat() -> None:
-        while not beat.wait(1.0):
-            state.heartbeat()
-
-    threading.Thread(target=heartbeat, name="chaosdrill-heartbeat", daemon=True).start()
     try:
-        host.run(runtime.start())
-        yield StackHandle(runtime, host.loop)
+        host.run(session.open())
+        yield StackHandle(session, host.loop)
     finally:
         try:
-            host.run(runtime.stop())
+            host.run(session.close())
         finally:
-            beat.set()
             host.close()
-            try:
-                watchdog.wait(timeout=3)
-            except Exception:
-                watchdog.kill()
 
 
 # ---------------------------------------------------------------- pytest hooks

@@ -39,31 +39,30 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 async def _up(stack, replicas, service_args, fault_proxy, backend) -> int:
-    from harness.stack.docker_backend import make_runtime
-    from harness.stack.runtime import StackOptions
-    from harness.state import RunState, clean_run, stale_runs
+    """The stack in a session of its own: faults posted to its fault proxy by any Toxiproxy client
+    are ended by the watchdog if this process dies, like a drill's."""
+    from harness.run.session import RunSession, SessionOptions
 
-    for leftover in stale_runs():
-        clean_run(leftover)
-    state = RunState(f"stack-{os.getpid()}", kind="stack")
-    state.save()
-    rt = make_runtime(stack, StackOptions(replicas=replicas, extra_args=service_args, fault_proxy_url=fault_proxy),
-                      state=state, backend=backend)
+    session = RunSession(stack, f"stack-{os.getpid()}",
+                         SessionOptions(kind="stack", replicas=replicas, service_args=service_args,
+                                        fault_proxy_url=fault_proxy, backend=backend))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    start: asyncio.Task | None = None
+    opening: asyncio.Task | None = None
     try:
         print(f"starting stack {stack.name}...", file=sys.stderr, flush=True)
-        start = asyncio.create_task(rt.start())
+        opening = asyncio.create_task(session.open())
         stopper = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait({start, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if start not in done:
-            start.cancel()
-            await asyncio.gather(start, return_exceptions=True)
+        done, _ = await asyncio.wait({opening, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if opening not in done:
+            opening.cancel()  # the session closes itself: the start winds down, then the stack stops
+            await asyncio.gather(opening, return_exceptions=True)
             return 130
-        start.result()
+        stopper.cancel()
+        opening.result()
+        rt = session.runtime
         print(f"stack {stack.name} is up ({time.strftime('%H:%M:%S')})")
         print(f"  fault proxy API  {rt.client.url}  (Toxiproxy v2 API)")
         for entry in rt.edges:
@@ -79,11 +78,11 @@ async def _up(stack, replicas, service_args, fault_proxy, backend) -> int:
         return 0
     finally:
         # Cancelled itself (a Ctrl-C before the handlers above were in place): let the
-        # start finish winding down first, or stop() runs while a server is still starting.
-        if start is not None and not start.done():
-            start.cancel()
-            await asyncio.gather(start, return_exceptions=True)
-        await rt.stop()
+        # start finish winding down first, or the stack stops while a server is still starting.
+        if opening is not None and not opening.done():
+            opening.cancel()
+            await asyncio.gather(opening, return_exceptions=True)
+        await session.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
 

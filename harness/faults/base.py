@@ -20,9 +20,14 @@ class Target(Protocol):
 
 
 class Fault(ABC):
-    """One fault on one link or service instance."""
+    """One fault on one link or service instance.
+
+    `fault_id` names it in the journal and on the fault proxy (toxic names,
+    watchdog leases), unique within a run.
+    """
 
     kind: str = "fault"
+    fault_id: str
 
     @property
     @abstractmethod

@@ -81,10 +81,10 @@ async def run_gameday(opts: GamedayOptions, console: bool = True) -> int:
         except asyncio.CancelledError:
             why = f"interrupted by {session.ended_by or 'cancellation'} while starting"
             session.log("gameday_interrupted", why)
-            session.book.interrupted = why
+            session.record.interrupted = why
         except ChaosdrillError as exc:
-            session.book.failure = session.book.failure or str(exc)
-            session.book.failure_code = exc.exit_code
+            session.record.failure = session.record.failure or str(exc)
+            session.record.failure_code = exc.exit_code
     finally:
         phase["now"] = "closing"
         session.trace("closing")
@@ -96,9 +96,9 @@ async def run_gameday(opts: GamedayOptions, console: bool = True) -> int:
         # Without a console, the rest of the trail; with one, what failed after it closed.
         lines.flush(None if not console else ("command_failed",))
     _print_summary(session, data)  # a failure's message is its verdict line, said once
-    if not data and session.book.failure:  # nothing started, so no record and no verdict: say it here
-        print(f"chaosdrill: error: {session.book.failure}", file=sys.stderr)
-    code = int(data.get("exit_code", 3)) if data else (session.book.failure_code or 3)
+    if not data and session.record.failure:  # nothing started, so no record and no verdict: say it here
+        print(f"chaosdrill: error: {session.record.failure}", file=sys.stderr)
+    code = int(data.get("exit_code", 3)) if data else (session.record.failure_code or 3)
     if session.console_abandoned:
         # The record is written and everything stopped; the console's threads may never end.
         os._exit(code)

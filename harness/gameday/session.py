@@ -1,11 +1,14 @@
 """A game day: the stack and the load running until the operator quits.
 
-The session owns everything a scripted drill owns (run state, watchdog,
-heartbeat leases, stack, load, service sampling, journal) and reuses the
-drill's own pieces for them, so a game day leaves the same record and
-cleans up the same way on every exit path. What differs is who keeps time:
-faults come from typed commands, phases from cues, and the load runs until
-`close()`.
+A game day opens the same RunSession a scripted drill does (run state,
+watchdog, heartbeat leases, stack, the one fault path, load, audit), so it
+leaves the same record and cleans up the same way on every exit path. What
+differs is who keeps time: faults come from typed commands, phases from
+cues, and the load runs until `close()`. The pieces of a game day each
+live in a module of their own: the cued phases (cues.py), hypotheses
+(hypotheses.py), the live recovery measurement (recovery.py) and the
+written record (record.py); this module wires them to the session and
+runs the commands.
 
 Commands run as tasks: a slow one (a killed service restarting and waiting
 for health) never holds up the console or the per-second tick.
@@ -22,17 +25,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ChaosdrillError, HarnessError, UsageError
-from harness.faults import Fault, build_fault
-from harness.faults.base import InstanceFault
+from harness.errors import ChaosdrillError, UsageError
+from harness.events import Event, EventBus
+from harness.faults import build_fault
 from harness.gameday import grammar
+from harness.gameday.cues import Cues
 from harness.gameday.grammar import (ClearCommand, FaultCommand, HelpCommand, HypothesisEnd, HypothesisStart,
                                      NoteCommand, PhaseCommand, QuitCommand, RunCommand, UsersCommand, Vocabulary)
+from harness.gameday.hypotheses import Hypotheses
 from harness.gameday.live import ActiveFault, LiveModel, ServiceView
-from harness.gameday.record import RecordBook
+from harness.gameday.record import GamedayRecord
+from harness.gameday.recovery import RecoveryWatch
 from harness.run.folders import make_run_dir, new_run_dir
 from harness.run.journal import Journal
 from harness.run.progress import Progress
+from harness.run.session import RunSession, SessionOptions
 
 LOAD_NICE = 10  # the load yields the CPU to the console and the services under test
 CONSOLE_NICE = -5  # and the console asks to go first, where it may (root, CAP_SYS_NICE)
@@ -55,20 +62,6 @@ class GamedayOptions:
     progress: Progress = field(default_factory=Progress)
 
 
-class _ProgressToModel:
-    """Timeline's progress interface, writing into the live event log."""
-
-    def __init__(self, model: LiveModel, kind: str = "phase") -> None:
-        self.model = model
-        self.kind = kind
-
-    def event(self, text: str) -> None:
-        self.model.event(self.kind, text.split("] ", 1)[-1])
-
-    def status(self, text: str) -> None:
-        pass
-
-
 class GameDay:
     def __init__(self, opts: GamedayOptions) -> None:
         from harness.run.plan import make_plan
@@ -85,28 +78,40 @@ class GameDay:
             self.stack = load_stack(opts.stack or "lending").with_replicas(opts.replicas)
         self.load_scenario = self._load_settings()
         self.plan = make_plan(self.load_scenario, self.stack)
-        run_dir = new_run_dir(opts.report_dir, "gameday", create=False)
-        self.run_dir = run_dir
-        self.journal = Journal(run_dir.name, {})
+        self.run_dir = new_run_dir(opts.report_dir, "gameday", create=False)
+        self.journal = Journal(self.run_dir.name, {})
         self.model = LiveModel(self.stack.name)
-        self.model.run_id = run_dir.name
-        self.book = RecordBook(self)
-        self.rt: Any = None
+        self.model.run_id = self.run_dir.name
+        self.events = EventBus(self._show_on_console, self._show_on_terminal)
+        self.session = RunSession(
+            self.stack, self.journal.run_id,
+            SessionOptions(kind="gameday", log_dir=self.run_dir / "logs", replicas=opts.replicas,
+                           service_args=opts.service_args, fault_proxy_url=opts.fault_proxy_url,
+                           backend=opts.backend),
+            journal=self.journal, events=self.events)
+        self.session.on_load_stopped.append(self.collect_metrics)
+        faults = self.session.faults
+        self.record = GamedayRecord(self.journal, self.model, self.stack, self.load_scenario, self.run_dir,
+                                    source=self.cue_scenario, source_path=opts.scenario, say=self.events.say)
+        self.recovery = RecoveryWatch(self.model, self.events, faults_on=lambda: bool(faults.active))
+        self.hypotheses = Hypotheses(self.model, self.events, self.record,
+                                     refresh=lambda: self.model.ingest(self.load.poll()))
+        self.cues = Cues(self.cue_scenario, self.stack, faults, self.events, self.model, self.record,
+                         self.recovery, self.hypotheses)
         self.load: Any = None
-        self.state: Any = None
-        self.watchdog: Any = None
-        self.sampler: Any = None
         self.web: Any = None
+        self._terminal = True  # events go to the terminal until the console takes over, and at the end
         self._tasks: set[asyncio.Task] = set()
         self._ticker: asyncio.Task | None = None
-        self._heartbeat: asyncio.Task | None = None
-        self.manual: Any = None  # a Timeline without a plan of its own: it removes the operator's faults
-        self.active: dict[str, Fault] = {}  # operator faults by id (shared with self.manual)
         self._fault_n = 0
         self.quit_requested = asyncio.Event()
         self.closed = False
         self.console_abandoned = False
         self.ended_by: str | None = None
+
+    @property
+    def rt(self) -> Any:
+        return self.session.runtime
 
     # ------------------------------------------------------------ setup
     @staticmethod
@@ -141,15 +146,6 @@ class GameDay:
 
     async def start(self) -> None:
         """Start the stack, the load and the web view; raises ChaosdrillError when one cannot start."""
-        from harness.run.execution import heartbeat
-        from harness.run.load_driver import LoadDriver
-        from harness.run.sampling import ServiceSampler
-        from harness.stack.docker_backend import make_runtime
-        from harness.stack.runtime import StackOptions
-        from harness.state import RunState, clean_run, stale_runs
-        from harness.watchdog import spawn as spawn_watchdog
-
-        progress = self.opts.progress
         make_run_dir(self.opts.report_dir, self.run_dir)
         if self.opts.web_port is not None:
             from harness.gameday.web import WebView
@@ -162,40 +158,15 @@ class GameDay:
                 self.run_dir.rmdir()  # still empty: a game day that never started leaves no record
                 reason = os.strerror(exc.errno) if exc.errno else str(exc)
                 raise UsageError(f"--web-port {self.opts.web_port}: cannot listen on 127.0.0.1: {reason}") from None
-            progress.event(f"read-only web view at {self.model.web_url}")
-            self.log("web_view", f"read-only web view at {self.model.web_url}")
-        for leftover in stale_runs():
-            for action in clean_run(leftover):
-                self.log("cleanup", f"left by killed run {leftover.data.get('run_id')}: {action}")
-        self.state = RunState(self.journal.run_id, kind="gameday")
-        self.state.save()
-        self.watchdog = spawn_watchdog(self.state.path, self.run_dir / "logs" / "watchdog.log")
-
-        def on_stack_event(kind: str, message: str, data: dict) -> None:
-            self.log(kind, message, data)
-            progress.event(message)
-
-        self.rt = make_runtime(self.stack, StackOptions(log_dir=self.run_dir / "logs", replicas=self.opts.replicas,
-                                                        extra_args=self.opts.service_args,
-                                                        fault_proxy_url=self.opts.fault_proxy_url,
-                                                        on_event=on_stack_event),
-                               self.state, backend=self.opts.backend)
-        self._heartbeat = asyncio.create_task(heartbeat(self.state, self.rt))
-        self.sampler = ServiceSampler(self.rt, list(getattr(self.stack, "metrics", None) or []))
-        progress.event(f"starting stack {self.stack.name}...")
+            self.events.emit("web_view", f"read-only web view at {self.model.web_url}")
         try:
-            await self.rt.start()
+            await self.session.open()
         except ChaosdrillError as exc:
-            self.book.failure = str(exc)
+            self.record.failure = str(exc)
             raise
-        from harness.run.execution import run_options
-
-        self.journal.stack = {**self.rt.describe(), **run_options(self.opts.service_args, self.opts.replicas)}
         self.model.links = {lk.name: {"source": lk.source, "target": self._service_of(lk.target)}
                             for lk in [*self.rt.links.values(), *self.rt.edges]}
-        self.load = LoadDriver(self.plan, self.rt, self.run_dir)
-        self.load.start()
-        self.state.add_process("load", self.load.pid)
+        self.load = self.session.start_load(self.plan, self.run_dir)
         try:
             os.setpriority(os.PRIO_PROCESS, self.load.pid, LOAD_NICE)
             if os.getpriority(os.PRIO_PROCESS, 0) > CONSOLE_NICE:
@@ -206,14 +177,8 @@ class GameDay:
         self.journal.t0 = self.model.t0 = float(t0)
         self.model.users = self.load_scenario.load.users
         self.model.spawn_rate = self.load_scenario.load.spawn_rate
-        self.log("load_started", f"load: {self.load.describe()}")
-        progress.event(f"load started: {self.load.describe()}")
-        from harness.run.timeline import Timeline
-
-        self.manual = Timeline(self.plan, self.rt, self.journal, None, None, _ProgressToModel(self.model, "fault_removed"))
-        self.manual.t0 = float(t0)
-        self.manual.active = self.active
         self.model.status = "running"
+        self._terminal = False  # from here the console (or the plain event lines) shows the events
         self._ticker = asyncio.create_task(self._tick_loop())
 
     def _service_of(self, instance_name: str) -> str:
@@ -222,7 +187,24 @@ class GameDay:
                 return service
         return instance_name.split("#")[0]
 
-    # ------------------------------------------------------------ the record
+    # ------------------------------------------------------------ the record and the views
+    def _show_on_console(self, event: Event) -> None:
+        """The console's and web view's event log: the record's events and what went wrong."""
+        if event.kind == "progress":  # lines for the terminal only ("auditing data invariants...")
+            return
+        text = event.message
+        if event.kind == "fault_applied":
+            text = f"{event.data.get('fault')}: {event.data.get('label')} ({event.data.get('result')})"
+        elif event.kind == "fault_removed":
+            text = event.text.split("] ", 1)[-1]  # "fault off: ...", without the drill clock
+        self.model.event(event.kind, text, event.at)
+
+    def _show_on_terminal(self, event: Event) -> None:
+        """Progress lines on the terminal while the stack starts and while it winds down; in between
+        the console (or the plain event lines) shows everything."""
+        if event.show and (self._terminal or event.kind == "progress"):
+            self.opts.progress.event(event.text)
+
     def trace(self, message: str) -> None:
         """A line in the run folder's gameday.log: how the game day itself went, when no terminal is left."""
         if not self.run_dir.is_dir():
@@ -235,15 +217,13 @@ class GameDay:
 
     def log(self, kind: str, message: str, data: dict | None = None, wall: float | None = None) -> None:
         """One event, in the journal and on the console."""
-        wall = time.time() if wall is None else wall
-        self.journal.event(kind, message, data or {}, at=wall)
-        self.model.event(kind, message, wall)
+        self.events.emit(kind, message, data, at=wall)
 
     def vocabulary(self) -> Vocabulary:
         links = {name: info["target"] for name, info in self.model.links.items()}
-        services = {name: len(group) for name, group in (self.rt.instances.items() if self.rt else [])}
+        services = {name: len(group) for name, group in self.rt.instances.items()}
         return Vocabulary(links=links, services=services, fault_ids=list(self.model.faults),
-                          phases=self.book.phase_names())
+                          phases=self.cues.phase_names())
 
     # ------------------------------------------------------------ commands
     def submit(self, line: str) -> None:
@@ -284,13 +264,13 @@ class GameDay:
         elif isinstance(command, UsersCommand):
             self.set_users(command.users, command.spawn_rate)
         elif isinstance(command, HypothesisStart):
-            self.book.hypothesis_start(command.name, command.expect)
+            self.hypotheses.start(command.name, command.expect)
         elif isinstance(command, HypothesisEnd):
-            await self.book.hypothesis_end()
+            await self.hypotheses.end()
         elif isinstance(command, RunCommand):
-            await self.book.run_scenario(Path(command.path))
+            await self.cues.run_scenario(Path(command.path))
         elif isinstance(command, PhaseCommand):
-            await self.book.cue(command.name)
+            await self.cues.cue(command.name)
 
     def set_users(self, users: int, spawn_rate: float | None) -> None:
         self.load.set_users(users, spawn_rate)
@@ -300,49 +280,35 @@ class GameDay:
         text = f"load set to {users} users" + (f" at {spawn_rate:g}/s" if spawn_rate else "")
         self.log("users", text, {"users": users, "spawn_rate": spawn_rate})
         # Also a note, so the report's timeline shows the operator's load change.
-        self.journal.event("note", text, {"author": "operator", "action": "users"})
+        self.events.emit("note", text, {"author": "operator", "action": "users"}, show=False)
 
     # ------------------------------------------------------------ faults by hand
+    def _operator_faults(self) -> list[str]:
+        return [f for f, active in self.model.faults.items() if active.source == "operator"]
+
     async def apply_fault(self, entry: Any) -> str:
         self._fault_n += 1
-        fault_id = f"g{self._fault_n}"
-        fault = build_fault(entry, fault_id)
-        now = time.time()
-        self.journal.fault_planned(fault_id, self.book.current_phase(), fault.target, fault.details(),
-                                   fault.describe(), self.journal.offset(now))
-        if isinstance(fault, InstanceFault):
-            # Leased to the watchdog first, so a game day killed mid-fault still has it ended.
-            self.rt.lease_instance_fault(fault)
-        try:
-            result = await fault.apply(self.rt)
-        except Exception as exc:
-            self.journal.fault_applied(fault_id, time.time(), (time.time() - now) * 1000, str(exc), ok=False)
-            self.rt.release_process_fault(fault_id)
-            self.model.event("fault_failed", f"{fault.describe()}: {exc}")
-            raise HarnessError(f"could not apply {fault.describe()}: {exc}") from None
-        applied = time.time()
-        self.journal.fault_applied(fault_id, applied, (applied - now) * 1000, result, ok=True)
-        self.active[fault_id] = fault
-        self.model.fault_on(ActiveFault(fault_id, fault.describe(), fault.target, self.model.offset(applied)))
-        self.model.event("fault_applied", f"{fault_id}: {fault.describe()} ({result})", applied)
-        self.book.fault_applied()
-        return fault_id
+        fault = build_fault(entry, f"g{self._fault_n}")
+        await self.session.faults.apply(fault, phase=self.cues.current_phase())
+        applied = self.journal.faults[fault.fault_id]["applied_at"]
+        self.model.fault_on(ActiveFault(fault.fault_id, fault.describe(), fault.target, applied))
+        self.record.fault_applied()
+        self.recovery.fault_applied()
+        return fault.fault_id
 
     async def revert_fault(self, fault_id: str) -> None:
-        """Remove one operator fault (the drill timeline's own removal: journal, lease, errors)."""
-        if fault_id in self.active:
-            await self.manual.revert_now(fault_id)
+        await self.session.faults.revert(fault_id)
         self.model.fault_off(fault_id)
 
     async def clear(self, fault_id: str) -> None:
         if fault_id == "all":
-            await asyncio.gather(*(self.revert_fault(f) for f in list(self.active)))
-            await self.book.stop_cues()
-        elif fault_id in self.active:
+            await asyncio.gather(*(self.revert_fault(f) for f in self._operator_faults()))
+            await self.cues.stop()
+        elif fault_id in self._operator_faults():
             await self.revert_fault(fault_id)
         else:
-            await self.book.clear_cued(fault_id)
-        self.book.faults_cleared()
+            await self.cues.clear(fault_id)
+        self.recovery.faults_cleared()
 
     # ------------------------------------------------------------ the tick
     async def _tick_loop(self) -> None:
@@ -359,10 +325,10 @@ class GameDay:
                 self.model.event("tick_failed", f"{type(exc).__name__}: {exc}")
 
     async def tick(self) -> None:
-        touched = self.model.ingest(self.load.poll())
-        self.book.on_seconds(touched)
+        self.model.ingest(self.load.poll())
+        self.hypotheses.show_live()
         try:
-            samples = await self.sampler.sample()
+            samples = await self.session.sampler.sample()
         except Exception:
             samples = []
         now = time.time()
@@ -371,8 +337,8 @@ class GameDay:
             self.journal.service_sample(now, service, index, values)
             by_instance[(service, index)] = values
         self.model.set_services(self._service_views(by_instance))
-        self.book.sync_cued_faults()
-        self.book.check_recovery()
+        self.cues.sync_faults()
+        self.recovery.check_recovery()
         if not self.load.running() and self.model.status == "running":
             self.model.status = "load stopped"
             self.log("load_failed", f"the load process exited: {self.load.failure_text()}")
@@ -400,12 +366,7 @@ class GameDay:
             self.ended_by = how
         self.quit_requested.set()
 
-    async def revert_all(self) -> None:
-        """Every fault off: the operator's and the cued phases' (execution's wind-down calls this)."""
-        await asyncio.gather(*(self.revert_fault(f) for f in list(self.active)))
-        await self.book.stop_cues()
-
-    def collect_metrics(self, final: bool = False) -> None:
+    def collect_metrics(self) -> None:
         if self.load is not None:
             self.model.ingest(self.load.poll())
         self.journal.metrics = self.model.metrics_json()
@@ -419,33 +380,22 @@ class GameDay:
             if self.web is not None:
                 await self.web.stop()
             return {}
-        from harness.run.execution import RunOptions, wind_down
-
         self.model.status = "stopping"
-        progress = self.opts.progress
         self.log("gameday_ended", f"game day ended by {self.ended_by or 'the operator'}")
         if self._tasks:  # a fault being applied right now finishes, so the wind-down sees it and removes it
             await asyncio.wait(set(self._tasks), timeout=COMMANDS_FINISH_S)
         for task in [*self._tasks, *([self._ticker] if self._ticker else [])]:
             task.cancel()
         await asyncio.gather(*self._tasks, *([self._ticker] if self._ticker else []), return_exceptions=True)
-        self.book.close_open()
+        self.hypotheses.close()
+        await self.cues.stop()
+        self._terminal = True
         try:
-            if self.rt is not None:
-                progress.event("removing every fault, stopping the load and the stack...")
-                opts = RunOptions(run_dir=self.run_dir, progress=progress)
-                await wind_down(self.plan, self.journal, opts, self.rt, self.load, self, self.sampler)
+            self.events.say("removing every fault, stopping the load and the stack...")
+            await self.session.close()
         finally:
             if self.web is not None:
                 await self.web.stop()
-            if self._heartbeat is not None:
-                self._heartbeat.cancel()
-                await asyncio.gather(self._heartbeat, return_exceptions=True)
-            if self.state is not None:
-                self.state.remove()
-            if self.watchdog is not None:
-                try:
-                    await asyncio.to_thread(self.watchdog.wait, 3)
-                except Exception:
-                    self.watchdog.kill()
-        return self.book.write()
+        for fault_id in list(self.model.faults):
+            self.model.fault_off(fault_id)
+        return self.record.write()

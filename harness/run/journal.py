@@ -86,19 +86,16 @@ class Journal:
             "removed_at": None, "result": None,
         }
 
+    # The fault's own entry; its events come through the event bus (harness.run.fault_keeper).
     def fault_applied(self, fault_id: str, wall: float, lag_ms: float, result: str, ok: bool) -> None:
         f = self.faults[fault_id]
         f.update(applied_at=self.offset(wall), lag_ms=round(lag_ms, 2), result=result if ok else f"error: {result}")
-        self.event("fault_applied" if ok else "fault_failed", f"{f['label']}: {result}",
-                   {"fault": fault_id, "lag_ms": round(lag_ms, 2)}, at=wall)
 
     def fault_removed(self, fault_id: str, wall: float, result: str, ok: bool = True) -> None:
         f = self.faults[fault_id]
         f["removed_at"] = self.offset(wall)
         if not ok:
             f["result"] = f"{f.get('result')}; removal error: {result}"
-        self.event("fault_removed" if ok else "fault_removal_failed", f"{f['label']}: {result}",
-                   {"fault": fault_id}, at=wall)
 
     def service_sample(self, wall: float, service: str, instance: int, values: dict[str, float]) -> None:
         self._service_metrics.append((wall, service, instance, values))

@@ -2,8 +2,10 @@
 
 Each planned fault is its own task sleeping until its offset, so one slow
 API call never delays another fault; the journal records scheduled and
-applied times. The per-second tick merges the load's metrics, samples the
-services, checks abort_if and updates the progress line.
+applied times. Faults go on and off through the session's FaultKeeper,
+the one fault path every entry point shares. The per-second tick merges
+the load's metrics, samples the services, checks abort_if and updates the
+status line.
 """
 
 from __future__ import annotations
@@ -15,13 +17,12 @@ from typing import Any, Awaitable, Callable
 import aiohttp
 
 from harness.errors import ChaosdrillError, HarnessError
-from harness.faults import Fault, build_fault
-from harness.faults.base import InstanceFault
+from harness.events import EventBus
+from harness.faults import build_fault
 from harness.load.stream import SecondMerger
 from harness.metrics.series import Second, Series, Stats
-from harness.run.journal import Journal
+from harness.run.fault_keeper import FaultFailed, FaultKeeper
 from harness.run.plan import Plan, PlannedAction, PlannedFault
-from harness.run.progress import Progress
 
 ANSWER_KEPT = 4000  # characters of an action's answer kept in the journal (enough for a status document)
 
@@ -31,36 +32,41 @@ class Aborted(Exception):
 
 
 class Timeline:
-    def __init__(self, plan: Plan, rt: Any, journal: Journal, load: Any, sampler: Any, progress: Progress,
-                 abort_check: Callable[[Any, Series, float], str | None] | None = None) -> None:
+    def __init__(self, plan: Plan, faults: FaultKeeper, events: EventBus, load: Any = None, sampler: Any = None,
+                 abort_check: Callable[[Any, Series, float], str | None] | None = None,
+                 status: Callable[[str], None] | None = None) -> None:
         self.plan = plan
-        self.rt = rt
-        self.journal = journal
+        self.faults = faults
+        self.rt = faults.runtime
+        self.journal = faults.journal
+        self.events = events
         self.load = load
         self.sampler = sampler
-        self.progress = progress
         self.abort_check = abort_check
+        self.status = status or (lambda text: None)
         self.t0 = 0.0
-        self.active: dict[str, Fault] = {}
         self.merger = SecondMerger()
         self.failure: ChaosdrillError | None = None
         self._done = asyncio.Event()
         self._abort_reason: str | None = None
-        self._inflight: set[asyncio.Task] = set()  # applies and reverts under way (see _to_the_end)
+        self._n_dynamic = 0
+
+    @property
+    def active(self) -> dict[str, Any]:
+        return self.faults.active
 
     # ------------------------------------------------------------ main loop
     async def run(self, t0: float, driver: Callable[["Timeline"], Awaitable[None]] | None = None) -> None:
         """Keep the plan's time; or, given a `driver`, let it decide faults as it goes.
 
-        A driver (the resilience matrix, a game day) calls `apply_now` and
-        `revert_now` and reads `series()`; the tick, metrics, abort checks and
-        the journal work the same either way.
+        A driver (the resilience matrix) calls `apply_now` and `revert_now`
+        and reads `series()`; the tick, metrics, abort checks and the journal
+        work the same either way.
         """
         self.t0 = t0
         if driver is None:
             for pf in self.plan.faults:
-                fault = build_fault(pf.entry, pf.id)
-                self.journal.fault_planned(pf.id, pf.phase, fault.target, fault.details(), fault.describe(), pf.start)
+                self.faults.plan(build_fault(pf.entry, pf.id), pf.phase, pf.start)
             tasks = [asyncio.create_task(self.scheduled_fault(pf)) for pf in self.plan.faults]
             tasks += [asyncio.create_task(self.scheduled_action(a)) for a in self.plan.actions]
             tasks += [asyncio.create_task(self._phases())]
@@ -106,77 +112,33 @@ class Timeline:
             self._done.set()
 
     # ------------------------------------------------------------ faults
-    async def apply_now(self, spec: Any, phase: str) -> str | None:
+    async def apply_now(self, entry: Any, phase: str) -> str | None:
         """Apply a fault at once (for drivers); its id, or None when it failed."""
-        self._n_dynamic = getattr(self, "_n_dynamic", 0) + 1
-        fault_id = f"d{self._n_dynamic}"
-        fault = build_fault(spec, fault_id)
+        self._n_dynamic += 1
+        fault = build_fault(entry, f"d{self._n_dynamic}")
         now = time.time()
-        self.journal.fault_planned(fault_id, phase, fault.target, fault.details(), fault.describe(), now - self.t0)
-        return fault_id if await self._apply(fault_id, fault, now) else None
+        self.faults.plan(fault, phase, now - self.t0)
+        return fault.fault_id if await self._apply(fault, now) else None
 
     async def revert_now(self, fault_id: str) -> None:
-        await self._revert(fault_id)
+        await self.faults.revert(fault_id)
 
     async def scheduled_fault(self, pf: PlannedFault) -> None:
         fault = build_fault(pf.entry, pf.id)
         scheduled = self.t0 + pf.start
         await self._sleep_until(scheduled)
-        if await self._apply(pf.id, fault, scheduled):
+        if await self._apply(fault, scheduled):
             await self._sleep_until(self.t0 + pf.end)
-            await self._revert(pf.id)
+            await self.faults.revert(pf.id)
 
-    async def _to_the_end(self, coro: Awaitable[Any]) -> Any:
-        """Await a fault's apply or revert, which goes on to its end even when the task awaiting
-        it is cancelled (the drill's end, Ctrl-C): cut short, a revert would leave its fault on
-        with nobody to end it, and an apply whose thread already runs would take effect after
-        revert_all. revert_all waits for these first."""
-        task = asyncio.ensure_future(coro)
-        self._inflight.add(task)
-        task.add_done_callback(self._inflight.discard)
-        return await asyncio.shield(task)
-
-    async def _apply(self, fault_id: str, fault: Fault, scheduled: float) -> bool:
-        return await self._to_the_end(self._apply_fully(fault_id, fault, scheduled))
-
-    async def _apply_fully(self, fault_id: str, fault: Fault, scheduled: float) -> bool:
+    async def _apply(self, fault: Any, scheduled: float) -> bool:
+        """A fault that cannot be applied ends the drill: what it was to prove cannot be proved."""
         try:
-            if isinstance(fault, InstanceFault):
-                # Leased to the watchdog first, so a runner killed mid-fault still has it ended.
-                self.rt.lease_instance_fault(fault)
-            result = await fault.apply(self.rt)
-        except Exception as exc:
-            text = str(exc) if isinstance(exc, ChaosdrillError) else repr(exc)
-            self.journal.fault_applied(fault_id, time.time(), (time.time() - scheduled) * 1000, text, ok=False)
-            self._stop(failure=HarnessError(f"could not apply fault {fault.describe()}: {text}"))
+            await self.faults.apply(fault, scheduled=scheduled)
+        except FaultFailed as exc:
+            self._stop(failure=exc)
             return False
-        applied = time.time()
-        self.active[fault_id] = fault
-        self.journal.fault_applied(fault_id, applied, (applied - scheduled) * 1000, result, ok=True)
-        self.progress.event(f"[{self._clock(applied)}] fault on: {fault.describe()}")
         return True
-
-    async def _revert(self, fault_id: str) -> None:
-        fault = self.active.pop(fault_id, None)
-        if fault is None:
-            return
-        await self._to_the_end(self._revert_fully(fault_id, fault))
-
-    async def _revert_fully(self, fault_id: str, fault: Fault) -> None:
-        try:
-            result = await fault.revert(self.rt)
-            self.rt.release_process_fault(fault_id)
-            self.journal.fault_removed(fault_id, time.time(), result, ok=True)
-            self.progress.event(f"[{self._clock(time.time())}] fault off: {fault.describe()}")
-        except Exception as exc:  # keep going: every other fault must still be reverted
-            self.journal.fault_removed(fault_id, time.time(), str(exc), ok=False)
-            self.progress.event(f"could not remove fault {fault.describe()}: {exc}")
-
-    async def revert_all(self) -> None:
-        while self._inflight:  # an apply or revert cut short ends first; then what is still on is reverted
-            await asyncio.gather(*list(self._inflight), return_exceptions=True)
-        for fault_id in list(self.active):
-            await self._revert(fault_id)
 
     # ------------------------------------------------------------ actions and phases
     async def scheduled_action(self, action: PlannedAction) -> None:
@@ -190,21 +152,21 @@ class Timeline:
                         body = (await resp.text())[:ANSWER_KEPT]
                         ok = resp.status < 400
                     msg = f"{action.method} {action.path} on {inst.name}: HTTP {resp.status}"
-                    self.journal.event("action" if ok else "action_failed", msg,
-                                       {**where, "status": resp.status, "body": body})
-                    self.progress.event(f"[{self._clock(time.time())}] {msg}")
+                    self.events.emit("action" if ok else "action_failed", msg,
+                                     {**where, "status": resp.status, "body": body},
+                                     line=f"[{self._clock(time.time())}] {msg}")
                 except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-                    self.journal.event("action_failed", f"{action.method} {action.path} on {inst.name}: {exc!r}",
-                                       {**where, "error": repr(exc)})
+                    self.events.emit("action_failed", f"{action.method} {action.path} on {inst.name}: {exc!r}",
+                                     {**where, "error": repr(exc)}, show=False)
 
     async def _phases(self) -> None:
         for phase in self.plan.phases:
             await self._sleep_until(self.t0 + phase.start)
-            self.journal.event("phase_started", phase.name, at=self.t0 + phase.start)
-            self.progress.event(f"[{self._clock(self.t0 + phase.start)}] phase {phase.name} "
-                                f"({phase.end - phase.start:g}s)")
+            self.events.emit("phase_started", phase.name, at=self.t0 + phase.start,
+                             line=f"[{self._clock(self.t0 + phase.start)}] phase {phase.name} "
+                                  f"({phase.end - phase.start:g}s)")
         await self._sleep_until(self.t0 + self.plan.duration)
-        self.journal.event("phases_ended", "all phases done", at=self.t0 + self.plan.duration)
+        self.events.emit("phases_ended", "all phases done", at=self.t0 + self.plan.duration, show=False)
 
     # ------------------------------------------------------------ the tick
     async def _ticker(self) -> None:
@@ -220,8 +182,7 @@ class Timeline:
             if self.abort_check is not None and complete >= 0:
                 reason = self.abort_check(self.plan.scenario, self.series(), complete)
                 if reason:
-                    self.journal.event("abort", f"abort_if met: {reason}")
-                    self.progress.event(f"ABORT: {reason}")
+                    self.events.emit("abort", f"abort_if met: {reason}", line=f"ABORT: {reason}")
                     self._stop(abort=reason)
                     return
             if self.load is not None and not self.load.running():
@@ -235,10 +196,9 @@ class Timeline:
         for ev in self.load.take_events():
             kind = str(ev.get("event"))
             detail = " ".join(str(ev[k]) for k in ("worker", "detail", "reason") if ev.get(k))
-            self.journal.event(kind, f"load: {kind.replace('_', ' ')} {detail}".strip(),
-                               {k: v for k, v in ev.items() if k not in ("v", "event", "t")}, at=ev.get("t"))
-            if kind == "worker_lost":
-                self.progress.event(f"LOAD WORKER LOST: {detail}")
+            self.events.emit(kind, f"load: {kind.replace('_', ' ')} {detail}".strip(),
+                             {k: v for k, v in ev.items() if k not in ("v", "event", "t")}, at=ev.get("t"),
+                             line=f"LOAD WORKER LOST: {detail}", show=kind == "worker_lost")
         if final:
             self.journal.metrics = [s.to_json() for s in self.series().seconds]
 
@@ -251,6 +211,8 @@ class Timeline:
         return Series(Second(t=sec.t - t0, endpoints=sec.endpoints, instances=sec.instances) for sec in self.merger.seconds.values())
 
     async def _sample_services(self) -> None:
+        if self.sampler is None:
+            return
         try:
             samples = await self.sampler.sample()
         except Exception:
@@ -269,7 +231,7 @@ class Timeline:
         stats = sec.total() if sec else Stats()
         faults = ", ".join(f.describe() for f in self.active.values()) or "none"
         where = f"{phase.name} {time.time() - self.t0 - phase.start:4.0f}/{phase.end - phase.start:g}s" if phase else "ending"
-        self.progress.status(
+        self.status(
             f"{where} | {stats.n:5d} req/s | err {stats.error_rate * 100:5.1f}% | "
             f"ungraceful {stats.ungraceful:3d} | p99 {stats.percentile_ms(99):7.1f} ms | faults: {faults}"
         )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 
+from harness.events import EventBus
 from harness.gameday.live import LiveModel
-from harness.gameday.record import RecordBook
+from harness.gameday.recovery import RecoveryWatch
 
 
 def _second(t: int, degraded: int, n: int = 10) -> dict:
@@ -22,9 +22,8 @@ def test_a_fault_applied_while_recovering_keeps_the_pre_incident_baseline() -> N
     model = LiveModel("lending", clock=lambda: now[0])
     model.t0 = 0.0
     logged: list[tuple] = []
-    gd = SimpleNamespace(model=model, cue_scenario=None, active=False,
-                         log=lambda *a, **k: logged.append(a), journal=SimpleNamespace(event=lambda *a, **k: None))
-    book = RecordBook(gd)
+    events = EventBus(lambda event: logged.append((event.kind, event.message)))
+    book = RecoveryWatch(model, events, faults_on=lambda: False)
 
     for t in range(0, 30):
         now[0] = t

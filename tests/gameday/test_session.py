@@ -55,7 +55,7 @@ def test_hypothesis_and_cued_phases_are_judged_and_recorded(tmp_path, monkeypatc
                 gd.submit("hypothesis start calm expect error_rate<50% ungraceful==0")
                 gd.submit("hypothesis start again expect error_rate<1%")
                 await asyncio.sleep(0.2)
-                gd.book.hypothesis_start("again", {"error_rate": "< 1%"})
+                gd.hypotheses.start("again", {"error_rate": "< 1%"})
             gd.submit(f"run {drill}")  # the hypothesis stays open across both cued phases
             await _wait(lambda: len(_events(gd, "phase_ended")) == 2, 20, "both cued phases")
             gd.submit("hypothesis end")

@@ -70,6 +70,14 @@ def test_stack_up_cancelled_early_lets_the_start_wind_down_before_stopping(isola
     events: list[str] = []
 
     class FakeRuntime:
+        log_dir = isolated_state / "logs"  # what the session around it needs
+        client = None
+        links: dict = {}
+        edges: list = []
+
+        def all_instances(self):
+            return []
+
         async def start(self):
             events.append("start")
             try:

@@ -15,11 +15,19 @@ import asyncio
 import time
 
 import harness.run.timeline as timeline_module
+from harness.events import EventBus, journal_sink
+from harness.run.fault_keeper import FaultKeeper
 from harness.run.journal import Journal
 from harness.run.plan import make_plan
-from harness.run.progress import Progress
 from harness.run.timeline import Timeline
 from harness.scenario import Scenario
+
+
+class NoProcesses:
+    """The runtime as the fault path sees it, for link faults only: nothing to lease to the watchdog."""
+
+    def release_process_fault(self, fault_id: str) -> None:
+        pass
 
 
 class SlowFault:
@@ -60,20 +68,26 @@ class SlowFault:
 
 
 def _run(monkeypatch, fault: SlowFault, duration: float, start: float = 0.0) -> Journal:
-    monkeypatch.setattr(timeline_module, "build_fault", lambda spec, fault_id: fault)
+    def build(entry, fault_id):
+        fault.fault_id = fault_id
+        return fault
+
+    monkeypatch.setattr(timeline_module, "build_fault", build)
     scenario = Scenario.model_validate({
         "title": "t", "plan": "p", "stack": "lending", "load": {"users": 1, "spawn_rate": 1},
         "phases": [{"name": "only", "duration": duration,
                     "faults": [{"link": "lending->credit-bureau-a", "toxic": "down", "start": start}]}],
     })
     journal = Journal("run", {})
-    timeline = Timeline(make_plan(scenario, None), None, journal, None, None, Progress(quiet=True))
+    events = EventBus(journal_sink(journal))
+    keeper = FaultKeeper(NoProcesses(), journal, events)
+    timeline = Timeline(make_plan(scenario, None), keeper, events)
 
     async def drill() -> None:
         try:
             await timeline.run(time.time())
         finally:
-            await timeline.revert_all()  # what the execution's wind-down does
+            await keeper.revert_all()  # what the session's wind-down does
 
     asyncio.run(drill())
     time.sleep(fault.apply_s + 0.2)  # any apply thread still running has ended
