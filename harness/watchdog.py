@@ -10,7 +10,7 @@ Toxiproxy), removal of the run's toxics and re-enabling its proxies. After
 `linger` seconds it removes what else the run left (processes, proxies,
 files), as `chaosdrill cleanup` would.
 
-    python -m harness.watchdog STATE_FILE [--linger 30]
+    python -m harness.watchdog STATE_FILE [--linger 10]
 """
 
 from __future__ import annotations
@@ -24,6 +24,11 @@ import time
 from pathlib import Path
 
 from harness.stack.processes import pid_alive
+
+# After ending a dead run's faults, its stack keeps running this long before it is removed: long
+# enough to see that the faults are gone and the services answer again, short enough that a
+# cancelled CI job leaves nothing running by the time the next job starts.
+LINGER_S = 10.0
 from harness.state import RunState, clean_run
 
 
@@ -107,7 +112,7 @@ def watch(path: Path, linger: float, poll: float = 0.25, out=sys.stderr) -> int:
 def spawn(state_path: Path, log_path: Path, linger: float | None = None) -> subprocess.Popen:
     """Start a watchdog for a run; it survives the runner's death."""
     if linger is None:
-        linger = float(os.environ.get("CHAOSDRILL_WATCHDOG_LINGER", "30"))
+        linger = float(os.environ.get("CHAOSDRILL_WATCHDOG_LINGER", str(LINGER_S)))
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         return subprocess.Popen(
@@ -119,7 +124,7 @@ def spawn(state_path: Path, log_path: Path, linger: float | None = None) -> subp
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m harness.watchdog")
     p.add_argument("state", type=Path)
-    p.add_argument("--linger", type=float, default=30.0)
+    p.add_argument("--linger", type=float, default=LINGER_S)
     args = p.parse_args(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal Ctrl-C is for the runner
     return watch(args.state, args.linger)

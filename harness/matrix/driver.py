@@ -70,7 +70,7 @@ class MatrixDriver:
                     cell.update(outcome=implied[0], ran=False, implied_by=implied[1])
                     seen[kind.name] = implied[0]
                     self.cells.append(cell)
-                    tl.progress.event(f"matrix: {link} x {kind.name}: implied {implied[0]} by {implied[1]} (skipped)")
+                    tl.events.say(f"matrix: {link} x {kind.name}: implied {implied[0]} by {implied[1]} (skipped)")
                     continue
                 phase = f"{link} x {kind.name}"
                 start = time.time() - tl.t0
@@ -92,7 +92,7 @@ class MatrixDriver:
                             fault_id=fault_id, evidence=evidence.to_dict())
                 seen[kind.name] = outcome
                 self.cells.append(cell)
-                tl.progress.event(f"matrix: {link} x {kind.name}: {outcome} "
+                tl.events.say(f"matrix: {link} x {kind.name}: {outcome} "
                                   f"(n={evidence.n}, errors {evidence.error_rate:.1%}, ungraceful {evidence.ungraceful}, "
                                   f"p99 {evidence.p99_ms:.0f} ms)")
 

@@ -46,7 +46,7 @@ class Timeline:
         self.status = status or (lambda text: None)
         self.t0 = 0.0
         self.merger = SecondMerger()
-        self.failure: ChaosdrillError | None = None
+        self.failure: Exception | None = None  # a ChaosdrillError, or a driver's bug (re-raised as such)
         self._done = asyncio.Event()
         self._abort_reason: str | None = None
         self._n_dynamic = 0
@@ -96,7 +96,7 @@ class Timeline:
         if delay > 0:
             await asyncio.sleep(delay)
 
-    def _stop(self, failure: ChaosdrillError | None = None, abort: str | None = None) -> None:
+    def _stop(self, failure: Exception | None = None, abort: str | None = None) -> None:
         if failure is not None and self.failure is None:
             self.failure = failure
         if abort is not None and self._abort_reason is None:
@@ -106,7 +106,7 @@ class Timeline:
     async def _drive(self, driver: Callable[["Timeline"], Awaitable[None]]) -> None:
         try:
             await driver(self)
-        except ChaosdrillError as exc:
+        except Exception as exc:  # the drill ends; a bug is reported as the internal error it is
             self._stop(failure=exc)
         finally:
             self._done.set()
