@@ -110,7 +110,7 @@ class _LoopThread:
 def running_stack(stack_ref: str, service_args: dict[str, list[str]] | None = None,
                   replicas: dict[str, int] | None = None, backend: str | None = None) -> Iterator[StackHandle]:
     """Start a stack (name or file), yield a handle, always stop it."""
-    from harness.stack.docker_backend import make_runtime
+    from harness.stack.backends import make_runtime
     from harness.stack.model import load_stack
     from harness.stack.runtime import StackOptions
     from harness.state import RunState

@@ -128,7 +128,7 @@ def clean_run(st: RunState) -> list[str]:
     """End what a dead run left: containers, toxics and proxies, processes, its files."""
     done: list[str] = []
     if st.data.get("docker"):
-        from harness.stack.docker_backend import clean_state
+        from harness.stack.docker.cleanup import clean_state
 
         done += clean_state(st)
     fp = st.data.get("fault_proxy") or {}

@@ -56,7 +56,7 @@ def end_faults(state: RunState) -> list[str]:
             done.append(f"restarted {fault['name']} as pid {popen.pid}")
     state.data["process_faults"] = []
     if state.data.get("docker"):
-        from harness.stack.docker_backend import end_faults as end_container_faults
+        from harness.stack.docker.cleanup import end_faults as end_container_faults
 
         done += end_container_faults(state)
     fp = state.data.get("fault_proxy") or {}

@@ -33,7 +33,7 @@ def _stale_containers() -> list[str]:
     if not os.environ.get("DOCKER_HOST") and not os.path.exists("/var/run/docker.sock"):
         return []
     try:
-        from harness.stack.docker_backend import cleanup_stale
+        from harness.stack.docker.cleanup import cleanup_stale
 
         return cleanup_stale()
     except Exception as exc:  # no engine, no SDK: nothing of ours can be there

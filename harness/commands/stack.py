@@ -39,7 +39,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 async def _up(stack, replicas, service_args, fault_proxy, backend) -> int:
-    from harness.stack.docker_backend import make_runtime
+    from harness.stack.backends import make_runtime
     from harness.stack.runtime import StackOptions
     from harness.state import RunState, clean_run, stale_runs
 

@@ -144,7 +144,7 @@ class GameDay:
         from harness.run.execution import heartbeat
         from harness.run.load_driver import LoadDriver
         from harness.run.sampling import ServiceSampler
-        from harness.stack.docker_backend import make_runtime
+        from harness.stack.backends import make_runtime
         from harness.stack.runtime import StackOptions
         from harness.state import RunState, clean_run, stale_runs
         from harness.watchdog import spawn as spawn_watchdog

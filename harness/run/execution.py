@@ -25,7 +25,7 @@ from harness.run.plan import Plan
 from harness.run.progress import Progress
 from harness.run.sampling import ServiceSampler
 from harness.run.timeline import Timeline
-from harness.stack.docker_backend import make_runtime
+from harness.stack.backends import make_runtime
 from harness.stack.runtime import StackOptions, StackRuntime
 from harness.state import RunState, clean_run, stale_runs
 from harness.watchdog import spawn as spawn_watchdog
