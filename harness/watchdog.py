@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 from harness.stack.processes import pid_alive
-from harness.state import RunState, clean_run
+from harness.stack.cleanup import clean_run
+from harness.state import RunState
 
 
 def lease_expired(state: RunState, now: float | None = None) -> bool:

@@ -11,7 +11,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
-    from harness.state import clean_run, stale_runs
+    from harness.stack.cleanup import clean_run
+    from harness.state import stale_runs
 
     runs = stale_runs()
     for st in runs:

@@ -41,7 +41,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 async def _up(stack, replicas, service_args, fault_proxy, backend) -> int:
     from harness.stack.backends import make_runtime
     from harness.stack.runtime import StackOptions
-    from harness.state import RunState, clean_run, stale_runs
+    from harness.stack.cleanup import clean_run
+    from harness.state import RunState, stale_runs
 
     for leftover in stale_runs():
         clean_run(leftover)
@@ -89,7 +90,8 @@ async def _up(stack, replicas, service_args, fault_proxy, backend) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from harness.state import RunState, clean_run, state_root
+    from harness.stack.cleanup import clean_run
+    from harness.state import RunState, state_root
 
     found = 0
     for path in sorted(state_root().glob("stack-*.json")):

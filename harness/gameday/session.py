@@ -146,7 +146,8 @@ class GameDay:
         from harness.run.sampling import ServiceSampler
         from harness.stack.backends import make_runtime
         from harness.stack.runtime import StackOptions
-        from harness.state import RunState, clean_run, stale_runs
+        from harness.stack.cleanup import clean_run
+        from harness.state import RunState, stale_runs
         from harness.watchdog import spawn as spawn_watchdog
 
         progress = self.opts.progress

@@ -27,7 +27,8 @@ from harness.run.sampling import ServiceSampler
 from harness.run.timeline import Timeline
 from harness.stack.backends import make_runtime
 from harness.stack.runtime import StackOptions, StackRuntime
-from harness.state import RunState, clean_run, stale_runs
+from harness.stack.cleanup import clean_run
+from harness.state import RunState, stale_runs
 from harness.watchdog import spawn as spawn_watchdog
 
 
