@@ -4,14 +4,14 @@ Each run (drill, game day, `stack up`) keeps a small JSON file listing its
 processes (with kernel start times, so a reused pid is never killed), its
 fault proxy server and the proxies it made. The file goes when the run ends
 cleanly; a file whose owner is dead marks a killed run, and `chaosdrill
-cleanup` (or the next run) ends what it lists.
+cleanup` (or the next run) ends what it lists (harness.stack.cleanup).
+This module only keeps the record: it knows no backend.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import tempfile
 import time
 from pathlib import Path
@@ -122,46 +122,3 @@ def stale_runs() -> list[RunState]:
         if not st.owner_alive:
             out.append(st)
     return out
-
-
-def clean_run(st: RunState) -> list[str]:
-    """End what a dead run left: containers, toxics and proxies, processes, its files."""
-    done: list[str] = []
-    if st.data.get("docker"):
-        from harness.stack.docker_backend import clean_state
-
-        done += clean_state(st)
-    fp = st.data.get("fault_proxy") or {}
-    proxy_pid_alive = fp.get("pid") and pid_alive(fp["pid"], fp.get("start_time"))
-    if fp.get("url") and st.data.get("proxies") and (proxy_pid_alive or not fp.get("pid")):
-        try:
-            from harness.proxy_client.client import FaultProxyClient
-
-            client = FaultProxyClient(fp["url"])
-            for name in st.data["proxies"]:
-                client.delete_proxy(name)
-                done.append(f"removed proxy {name} from {fp['url']}")
-        except Exception as exc:  # the server may be gone already
-            done.append(f"could not reach fault proxy {fp['url']}: {exc}")
-    procs = list(st.data.get("processes", []))
-    if proxy_pid_alive:
-        procs.append({"name": "fault-proxy", "pid": fp["pid"], "start_time": fp.get("start_time")})
-    for proc in procs:
-        if pid_alive(proc["pid"], proc.get("start_time")):
-            for sig in (signal.SIGCONT, signal.SIGKILL):
-                try:
-                    os.killpg(proc["pid"], sig)
-                except (ProcessLookupError, PermissionError):
-                    try:
-                        os.kill(proc["pid"], sig)
-                    except ProcessLookupError:
-                        pass
-            done.append(f"killed {proc['name']} (pid {proc['pid']})")
-    state_dir = st.data.get("state_dir")
-    if state_dir and Path(state_dir).is_dir() and st.data.get("state_dir_owned", True):
-        import shutil
-
-        shutil.rmtree(state_dir, ignore_errors=True)
-        done.append(f"removed {state_dir}")
-    st.remove()
-    return done

@@ -24,12 +24,13 @@ import time
 from pathlib import Path
 
 from harness.stack.processes import pid_alive
+from harness.stack.cleanup import clean_run
+from harness.state import RunState
 
 # After ending a dead run's faults, its stack keeps running this long before it is removed: long
 # enough to see that the faults are gone and the services answer again, short enough that a
 # cancelled CI job leaves nothing running by the time the next job starts.
 LINGER_S = 10.0
-from harness.state import RunState, clean_run
 
 
 def lease_expired(state: RunState, now: float | None = None) -> bool:
@@ -61,7 +62,7 @@ def end_faults(state: RunState) -> list[str]:
             done.append(f"restarted {fault['name']} as pid {popen.pid}")
     state.data["process_faults"] = []
     if state.data.get("docker"):
-        from harness.stack.docker_backend import end_faults as end_container_faults
+        from harness.stack.docker.cleanup import end_faults as end_container_faults
 
         done += end_container_faults(state)
     fp = state.data.get("fault_proxy") or {}

@@ -11,7 +11,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
-    from harness.state import clean_run, stale_runs
+    from harness.stack.cleanup import clean_run
+    from harness.state import stale_runs
 
     runs = stale_runs()
     for st in runs:
@@ -33,7 +34,7 @@ def _stale_containers() -> list[str]:
     if not os.environ.get("DOCKER_HOST") and not os.path.exists("/var/run/docker.sock"):
         return []
     try:
-        from harness.stack.docker_backend import cleanup_stale
+        from harness.stack.docker.cleanup import cleanup_stale
 
         return cleanup_stale()
     except Exception as exc:  # no engine, no SDK: nothing of ours can be there

@@ -88,7 +88,8 @@ async def _up(stack, replicas, service_args, fault_proxy, backend) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from harness.state import RunState, clean_run, state_root
+    from harness.stack.cleanup import clean_run
+    from harness.state import RunState, state_root
 
     found = 0
     for path in sorted(state_root().glob("stack-*.json")):

@@ -1,4 +1,4 @@
-"""The fault interface and the factory from a scenario's fault entry."""
+"""The fault interface every kind implements (the factory from a scenario's entry is factory.py)."""
 
 from __future__ import annotations
 
@@ -53,32 +53,6 @@ class Fault(ABC):
 async def in_thread(fn, *args, **kwargs):
     """Blocking client calls (toxiproxy-python) run off the event loop."""
     return await asyncio.to_thread(fn, *args, **kwargs)
-
-
-def build_fault(entry: Any, fault_id: str) -> Fault:
-    """A Fault from a validated scenario fault (harness.scenario model)."""
-    from harness.faults.link_down import LinkDown
-    from harness.faults.process_kill import ProcessKill
-    from harness.faults.process_pause import ProcessPause
-    from harness.faults.process_restart import ProcessRestart
-    from harness.faults.toxic import ToxicFault
-
-    if getattr(entry, "link", None):
-        if entry.toxic == "down":
-            return LinkDown(entry.link, fault_id)
-        return ToxicFault(
-            link=entry.link,
-            toxic=entry.toxic,
-            fault_id=fault_id,
-            stream=entry.stream,
-            toxicity=entry.toxicity,
-            attributes=dict(entry.attributes or {}),
-        )
-    action = entry.action
-    if action == "kill":
-        return ProcessKill(entry.service, entry.instance, fault_id, restart=getattr(entry, "restart", None))
-    kinds = {"pause": ProcessPause, "restart": ProcessRestart}
-    return kinds[action](entry.service, entry.instance, fault_id)
 
 
 class InstanceFault(Fault):

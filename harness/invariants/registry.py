@@ -4,7 +4,9 @@ A stack's `audit.plugin` names a group of invariants (e.g. "lending"); a
 scenario lists which of them to check. Each invariant is a plain function
 registered with `@invariant(name, plugin=...)`, given the raw audit records
 and what the load saw acknowledged, so the harness checks the data itself and
-never trusts a service's own verdict.
+never trusts a service's own verdict. The registry knows no plugin: the
+package (harness/invariants/__init__.py) imports the built-in ones, and
+that registers them before anything can ask.
 """
 
 from __future__ import annotations
@@ -65,19 +67,12 @@ def invariant(name: str, plugin: str) -> Callable[[CheckFn], CheckFn]:
     return register
 
 
-def _load_builtin_plugins() -> None:
-    # Importing registers them; one module per plugin.
-    from harness.invariants import lending  # noqa: F401
-
-
 def plugins() -> list[str]:
-    _load_builtin_plugins()
     return sorted(_REGISTRY)
 
 
 def invariants_of(plugin: str | None) -> dict[str, Invariant]:
     """The invariants of one plugin (all of them when plugin is None)."""
-    _load_builtin_plugins()
     if plugin is None:
         return {n: inv for group in _REGISTRY.values() for n, inv in group.items()}
     return dict(_REGISTRY.get(plugin, {}))

@@ -34,7 +34,7 @@ from locust.contrib.fasthttp import FastHttpUser
 from harness.errors import UsageError
 from harness.load.acks import ACKNOWLEDGED_CODES, acknowledge
 from harness.load.lending_endpoints import APPLY, QUOTA, REPAY, STATUS
-from harness.load.users import poisson_pacing
+from harness.load.pacing import poisson_pacing
 
 RETRY_CODES = frozenset({"DEFERRED", "CREDIT_UNAVAILABLE", "PAYMENT_UNAVAILABLE", "OVERLOADED", "MAINTENANCE"})
 DEFAULTS: dict[str, Any] = {

@@ -12,18 +12,17 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-import random
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Callable
 
-from locust import User, constant_pacing
+from locust import User
 from locust.contrib.fasthttp import FastHttpUser
 from locust.util.load_locustfile import load_locustfile
 
 from harness.errors import UsageError
-from harness.load.config import BUILTIN_BORROWER, LoadConfig, Pacing
+from harness.load.config import BUILTIN_BORROWER, LoadConfig
+from harness.load.pacing import pacing_wait
 
 _DEFAULT_FAST_TIMEOUT = FastHttpUser.network_timeout
 
@@ -81,25 +80,6 @@ def load_user_classes(locustfile: str, names: list[str] | None) -> list[type[Use
     return list(available.values())
 
 
-def poisson_pacing(interval_s: float) -> Callable[[Any], float]:
-    """Task starts spaced by exponential gaps (mean `interval_s`): per user a
-    Poisson arrival process, independent of how long each task took."""
-    rate = 1.0 / interval_s
-
-    def wait_time(user: Any) -> float:
-        now = time.time()
-        previous = getattr(user, "_chaosdrill_next_start", None) or now
-        nxt = max(now, previous + random.expovariate(rate))
-        user._chaosdrill_next_start = nxt
-        return nxt - now
-
-    return wait_time
-
-
-def _pacing_wait(p: Pacing) -> Callable[[Any], float]:
-    return poisson_pacing(p.interval_s) if p.mode == "poisson" else constant_pacing(p.interval_s)
-
-
 def fit_user_classes(classes: list[type[User]], config: LoadConfig, first_user: int = 0) -> None:
     hosts = config.hosts
     counter = itertools.count(first_user)
@@ -108,7 +88,7 @@ def fit_user_classes(classes: list[type[User]], config: LoadConfig, first_user: 
             cls.network_timeout = config.request_timeout_s
             cls.connection_timeout = config.request_timeout_s
         if config.pacing is not None:
-            cls.wait_time = _pacing_wait(config.pacing)
+            cls.wait_time = pacing_wait(config.pacing)
         if getattr(cls, "_chaosdrill_fitted", False):
             continue
         original_init = cls.__init__

@@ -29,6 +29,12 @@ def split_host_port(address: str) -> tuple[str, int]:
     return host, port
 
 
+def upstream_address(upstream: str) -> tuple[str, int]:
+    """The (host, port) a proxy connects to for `upstream`; an empty host is 127.0.0.1. ValueError when malformed."""
+    host, port = split_host_port(upstream)
+    return host or "127.0.0.1", port
+
+
 def join_host_port(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 

@@ -14,14 +14,21 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-from typing import TYPE_CHECKING, Callable
+from typing import Callable, Protocol
 
 from harness.proxy.pipeline import Link
-
-if TYPE_CHECKING:
-    from harness.proxy.proxy import Proxy
+from harness.proxy.toxic_chain import ToxicChain
 
 _LINGER_RESET = struct.pack("ii", 1, 0)
+
+
+class Listener(Protocol):
+    """What a connection needs of the proxy that accepted it (proxy.Proxy)."""
+
+    connections: set["Connection"]
+    toxics: ToxicChain
+
+    def upstream_address(self) -> tuple[str, int]: ...
 
 
 class Side(asyncio.Protocol):
@@ -150,7 +157,7 @@ class Side(asyncio.Protocol):
 class Connection:
     """A client socket accepted by a proxy and its socket to the upstream."""
 
-    def __init__(self, proxy: "Proxy") -> None:
+    def __init__(self, proxy: Listener) -> None:
         self.proxy = proxy
         self.client = Side(self)
         self.upstream = Side(self)
@@ -187,8 +194,8 @@ class Connection:
         self.ready = True
         self.client.route_direct(self.up)
         self.upstream.route_direct(self.down)
-        for spec in self.proxy.toxics.in_order():
-            self.link(spec.direction).add_toxic(spec)
+        for installed in self.proxy.toxics.in_order():
+            self.link(installed.direction).add_toxic(installed)
         self.upstream.flush_early()  # servers that speak first (greetings) may already have
         self.client.flush_early()
         self.client.resume("connecting")

@@ -14,17 +14,44 @@ import asyncio
 import collections
 import random
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from harness.proxy.toxics.base import Chunk, Toxic
 
 if TYPE_CHECKING:
-    from harness.proxy.connection import Connection, Side
     from harness.proxy.toxic_chain import InstalledToxic
 
 # Bytes queued inside a pipeline before the source socket stops being read.
 HIGH_WATER = 4 * 1024 * 1024
 LOW_WATER = 1 * 1024 * 1024
+
+
+class Socket(Protocol):
+    """One socket of the connection, as a direction uses it (connection.Side)."""
+
+    def pause(self, reason: str) -> None: ...
+
+    def resume(self, reason: str) -> None: ...
+
+    def write(self, data: bytes) -> None: ...
+
+    def write_eof(self) -> bool: ...
+
+    def route_direct(self, link: "Link") -> None: ...
+
+    def route_to_pipeline(self, link: "Link") -> None: ...
+
+
+class Ends(Protocol):
+    """The connection a direction belongs to, as its pipeline and toxics use it (connection.Connection)."""
+
+    def direction_ended(self, link: "Link") -> None: ...
+
+    def reply(self, data: bytes, close: bool) -> None: ...
+
+    def close(self) -> None: ...
+
+    def reset(self) -> None: ...
 
 
 class Stage:
@@ -179,7 +206,7 @@ def _resolve(fut: asyncio.Future[Any], value: Any) -> None:
 class Link:
     """One direction of one connection: source socket -> toxics -> destination socket."""
 
-    def __init__(self, connection: "Connection", source: "Side", dest: "Side", direction: str) -> None:
+    def __init__(self, connection: Ends, source: Socket, dest: Socket, direction: str) -> None:
         self.connection = connection
         self.source = source
         self.dest = dest

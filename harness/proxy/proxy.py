@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from harness.proxy import errors
-from harness.proxy.addresses import join_host_port, normalise_listen, resolve_listen, split_host_port
+from harness.proxy.addresses import join_host_port, normalise_listen, resolve_listen, upstream_address
 from harness.proxy.connection import Connection
 from harness.proxy.lease import Lease
 from harness.proxy.toxic_chain import ToxicChain, InstalledToxic
@@ -45,8 +45,7 @@ class Proxy:
 
     def upstream_address(self) -> tuple[str, int]:
         if self._upstream_parsed is None:
-            host, port = split_host_port(self.upstream)
-            self._upstream_parsed = (host or "127.0.0.1", port)
+            self._upstream_parsed = upstream_address(self.upstream)
         return self._upstream_parsed
 
     # ---- listener -------------------------------------------------------

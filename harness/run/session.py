@@ -44,7 +44,8 @@ from harness.run.fault_keeper import FaultKeeper
 from harness.run.journal import Journal
 from harness.run.sampling import ServiceSampler
 from harness.stack.runtime import StackOptions, StackRuntime
-from harness.state import RunState, clean_run, stale_runs
+from harness.stack.cleanup import clean_run
+from harness.state import RunState, stale_runs
 from harness.watchdog import spawn as spawn_watchdog
 
 __all__ = ["RunSession", "SessionOptions", "cancel_on_signals"]
@@ -77,7 +78,7 @@ class RunSession:
 
     def __init__(self, stack: Any, run_id: str, options: SessionOptions | None = None,
                  journal: Journal | None = None, events: EventBus | None = None) -> None:
-        from harness.stack.docker_backend import make_runtime
+        from harness.stack.backends import make_runtime
 
         self.options = options or SessionOptions()
         self.stack = stack

@@ -47,7 +47,7 @@ def docker_client(engine: PodmanService) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def builtin_image(docker_client: Any) -> str:
-    from harness.stack.docker_image import builtin_image
+    from harness.stack.docker.image import builtin_image
 
     return builtin_image(docker_client)
 
@@ -78,7 +78,7 @@ class Running:
 
 @pytest.fixture(scope="module")
 def echo(engine: PodmanService, builtin_image: str) -> Iterator[Running]:
-    from harness.stack.docker_backend import DockerStackRuntime
+    from harness.stack.docker.runtime import DockerStackRuntime
     from harness.stack.runtime import StackOptions
 
     loop = asyncio.new_event_loop()

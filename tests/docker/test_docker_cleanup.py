@@ -9,16 +9,9 @@ import sys
 import pytest
 
 from harness.errors import HarnessError, UsageError
-from harness.stack.docker_backend import (
-    LABEL_OWNER,
-    LABEL_ROLE,
-    LABEL_RUN,
-    DockerStackRuntime,
-    cleanup_stale,
-    clean_state,
-    labelled_runs,
-    owner_label,
-)
+from harness.stack.docker.cleanup import clean_state, cleanup_stale, labelled_runs
+from harness.stack.docker.labels import LABEL_OWNER, LABEL_ROLE, LABEL_RUN, owner_label
+from harness.stack.docker.runtime import DockerStackRuntime
 from harness.stack.runtime import StackOptions
 from harness.state import RunState
 

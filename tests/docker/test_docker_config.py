@@ -8,43 +8,40 @@ from types import SimpleNamespace
 import pytest
 
 from harness.errors import UsageError
-from harness.stack.docker_backend import (
-    FAULT_PROXY_IMAGE_ENV,
-    DockerStackRuntime,
-    fault_proxy_spec,
-    make_runtime,
-    owner_alive,
-    owner_label,
-)
+from harness.stack.backends import make_runtime
+from harness.stack.docker.labels import owner_alive, owner_label
+from harness.stack.docker.proxy_container import FAULT_PROXY_IMAGE_ENV, proxy_container_settings
+from harness.stack.docker.runtime import DockerStackRuntime
 from harness.stack.model import Stack
 from harness.stack.runtime import StackOptions, StackRuntime
 
 
 def test_builtin_fault_proxy_by_default_listening_on_the_container_interface():
-    spec = fault_proxy_spec(SimpleNamespace(name="s"), env={})
-    assert spec.builtin
-    argv = spec.argv("/py")
+    settings = proxy_container_settings(SimpleNamespace(name="s"), env={})
+    assert settings.builtin
+    argv = settings.argv("/py")
     assert argv[:3] == ["/py", "-m", "harness.proxy"]
     assert "--allow-non-loopback" in argv and argv[argv.index("--host") + 1] == "0.0.0.0"
 
 
 def test_a_real_toxiproxy_image_from_the_stack_or_the_environment():
     stack = SimpleNamespace(name="s", fault_proxy={"image": "ghcr.io/shopify/toxiproxy:2.9.0"})
-    spec = fault_proxy_spec(stack, env={})
-    assert spec.image == "ghcr.io/shopify/toxiproxy:2.9.0" and not spec.builtin
-    assert spec.argv("/py") == ["-host=0.0.0.0", "-port=8474"]
-    env_spec = fault_proxy_spec(SimpleNamespace(name="s"), env={FAULT_PROXY_IMAGE_ENV: "toxiproxy:local"})
-    assert env_spec.image == "toxiproxy:local"
-    custom = fault_proxy_spec(SimpleNamespace(name="s", fault_proxy=SimpleNamespace(
+    settings = proxy_container_settings(stack, env={})
+    assert settings.image == "ghcr.io/shopify/toxiproxy:2.9.0" and not settings.builtin
+    assert settings.argv("/py") == ["-host=0.0.0.0", "-port=8474"]
+    env_settings = proxy_container_settings(SimpleNamespace(name="s"), env={FAULT_PROXY_IMAGE_ENV: "toxiproxy:local"})
+    assert env_settings.image == "toxiproxy:local"
+    custom = proxy_container_settings(SimpleNamespace(name="s", fault_proxy=SimpleNamespace(
         image="tp", command=["-host=0.0.0.0", "-port=9000"], api_port=9000)), env={})
     assert custom.argv("/py") == ["-host=0.0.0.0", "-port=9000"] and custom.api_port == 9000
 
 
 def test_bad_fault_proxy_settings_name_the_field():
     with pytest.raises(UsageError, match="stack s: fault_proxy.command"):
-        fault_proxy_spec(SimpleNamespace(name="s", fault_proxy={"image": "tp", "command": "-host=0.0.0.0"}), env={})
+        proxy_container_settings(SimpleNamespace(name="s", fault_proxy={"image": "tp", "command": "-host=0.0.0.0"}),
+                                 env={})
     with pytest.raises(UsageError, match="stack s: fault_proxy.api_port"):
-        fault_proxy_spec(SimpleNamespace(name="s", fault_proxy={"api_port": "x"}), env={})
+        proxy_container_settings(SimpleNamespace(name="s", fault_proxy={"api_port": "x"}), env={})
 
 
 def test_make_runtime_follows_the_stack_unless_overridden(tmp_path):
@@ -67,7 +64,7 @@ def test_owner_labels_tell_live_from_dead_runners():
 
 
 def test_image_tag_follows_project_content_and_keeps_host_symlinks(tmp_path):
-    from harness.stack.docker_image import RootFs
+    from harness.stack.docker.rootfs import RootFs
 
     src = tmp_path / "a.py"
     src.write_text("x = 1\n")
@@ -118,8 +115,8 @@ def test_dns_aliases_are_one_valid_label_and_unique_on_the_run_network(tmp_path)
 
     rt = DockerStackRuntime(load_stack("lending"), StackOptions())
     long_name = "Payment_Gateway." + "x" * 80
-    first, second = rt.dns_alias(long_name), rt.dns_alias(long_name)
+    first, second = rt.names.dns_alias(long_name), rt.names.dns_alias(long_name)
     for alias in (first, second):
         assert len(alias) <= 63 and alias.replace("-", "").isalnum() and alias == alias.lower()
     assert first != second
-    assert rt.dns_alias("lending-1") == "lending-1"
+    assert rt.names.dns_alias("lending-1") == "lending-1"

@@ -17,7 +17,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from harness.stack.docker_image import distribution_closure, installed_files, project_requirements, project_root
+from harness.stack.docker.rootfs import distribution_closure, installed_files, project_requirements, project_root
 
 # What the builder itself imports on the host, beside what the services need.
 BUILDER_NEEDS = ("docker", "packaging")
@@ -40,7 +40,7 @@ def test_a_venv_interpreter_runs_the_services_in_the_image(engine, docker_client
     python = make_venv(tmp_path / "venv")
     build = textwrap.dedent(f"""
         import json, sys, aiohttp, docker
-        from harness.stack.docker_image import builtin_image
+        from harness.stack.docker.image import builtin_image
         assert aiohttp.__file__.startswith(sys.prefix), aiohttp.__file__  # the venv's copy, not the host's
         client = docker.DockerClient(base_url={engine.base_url!r}, timeout=60)
         print(json.dumps({{"tag": builtin_image(client), "prefix": sys.prefix}}))

@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from harness.errors import UsageError
-from harness.stack.docker_backend import LABEL_RUN, DockerStackRuntime
+from harness.stack.docker.labels import LABEL_RUN
+from harness.stack.docker.runtime import DockerStackRuntime
 from harness.stack.runtime import StackOptions
 
 

@@ -6,7 +6,8 @@ import asyncio
 
 import requests
 
-from harness.stack.docker_backend import DockerStackRuntime, make_runtime
+from harness.stack.backends import make_runtime
+from harness.stack.docker.runtime import DockerStackRuntime
 from harness.stack.model import load_stack
 from harness.stack.runtime import StackOptions
 from harness.state import RunState

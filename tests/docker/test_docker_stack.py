@@ -179,7 +179,7 @@ def test_faults_are_leased_like_on_the_process_backend(engine, builtin_image, lo
     """With a run state, toxics carry the run's lease: the proxy container ends them if the runner dies."""
     import asyncio
 
-    from harness.stack.docker_backend import DockerStackRuntime
+    from harness.stack.docker.runtime import DockerStackRuntime
     from harness.stack.runtime import StackOptions
     from harness.state import RunState
 

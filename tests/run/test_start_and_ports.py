@@ -65,7 +65,7 @@ def test_stack_up_cancelled_early_lets_the_start_wind_down_before_stopping(isola
     (asyncio.run's handler); stop() must then wait for the start task, or a fault proxy
     server that finishes starting after stop() is left running."""
     import harness.commands.stack as stack_cmd
-    import harness.stack.docker_backend as docker_backend
+    import harness.stack.backends as backends
 
     events: list[str] = []
 
@@ -88,7 +88,7 @@ def test_stack_up_cancelled_early_lets_the_start_wind_down_before_stopping(isola
         async def stop(self):
             events.append("stop")
 
-    monkeypatch.setattr(docker_backend, "make_runtime", lambda *a, **k: FakeRuntime())
+    monkeypatch.setattr(backends, "make_runtime", lambda *a, **k: FakeRuntime())
     stack = load_stack(ROOT / "tests" / "fixtures" / "stacks" / "echo.yaml")
 
     async def scenario():

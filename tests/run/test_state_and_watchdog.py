@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from harness.stack.processes import Instance, pid_alive, process_start_time
-from harness.state import RunState, clean_run, stale_runs
+from harness.stack.cleanup import clean_run
+from harness.state import RunState, stale_runs
 from harness.watchdog import lease_expired, watch
 
 

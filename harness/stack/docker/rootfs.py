@@ -1,4 +1,4 @@
-"""The built-in image: this machine's CPython 3.11 plus the project, no registry needed.
+"""What goes into the built-in image: this machine's CPython 3.11 plus the project, as a root filesystem.
 
 The built-in stack's services and the fault proxy are this project's own
 Python code, so their image is made from what already runs them here: the
@@ -10,29 +10,24 @@ PYTHONPATH, so a venv's packages are found without its pyvenv.cfg tricks),
 and the project's source under /app. Nothing is downloaded, and the wheels
 match the interpreter's ABI exactly.
 
-Building takes seconds, so the image is tagged with a hash of what went into
-it and reused while that hash holds: the project's files by content, the
-host's interpreter and libraries by path, size and mtime.
+The root filesystem's digest (project files by content, the host's
+interpreter and libraries by path, size and mtime) tags the image (image.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.metadata as md
-import io
 import os
 import re
 import shutil
-import stat
 import subprocess
 import sys
 import sysconfig
-import tarfile
-import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -40,7 +35,6 @@ from packaging.utils import canonicalize_name
 from harness.errors import HarnessError
 
 BUILDER_VERSION = "1"
-IMAGE_REPO = "chaosdrill-builtin"
 APP_DIR = "/app"
 # Parts of the project the containers need: the services, the fault proxy, stacks and test fixtures.
 PROJECT_PARTS = ("harness", "mock_services", "scenarios", "tests/fixtures")
@@ -233,88 +227,3 @@ def collect_rootfs(root: Path | None = None) -> RootFs:
     if (root / "pyproject.toml").is_file():
         fs.add_project_file(root / "pyproject.toml", f"{APP_DIR}/pyproject.toml")
     return fs
-
-
-DOCKERFILE = """\
-FROM scratch
-COPY rootfs/ /
-ENV PYTHONPATH={python_path} PYTHONUNBUFFERED=1 PATH=/bin:{bindir}
-WORKDIR {app}
-LABEL chaosdrill.image=builtin chaosdrill.digest={digest}
-"""
-
-
-def _dirs_for(paths: Iterable[str]) -> set[str]:
-    dirs: set[str] = set()
-    for p in paths:
-        parent = Path(p).parent
-        while str(parent) not in ("/", "."):
-            dirs.add(str(parent))
-            parent = parent.parent
-    return dirs
-
-
-def write_context(fs: RootFs, digest: str, out: Any) -> None:
-    """A build context (Dockerfile + rootfs/) as one tar stream, written once."""
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        dockerfile = DOCKERFILE.format(app=APP_DIR, python_path=":".join(fs.python_path or [APP_DIR]),
-                                       bindir=Path(sys.executable).parent, digest=digest).encode()
-        info = tarfile.TarInfo("Dockerfile")
-        info.size = len(dockerfile)
-        tar.addfile(info, io.BytesIO(dockerfile))
-        link_paths = set(fs.links)
-        extra_dirs = {"/tmp", "/state", "/etc"}
-        for d in sorted(_dirs_for([*fs.files, *fs.links]) | extra_dirs):
-            if d in link_paths:
-                continue
-            info = tarfile.TarInfo("rootfs" + d)
-            info.type = tarfile.DIRTYPE
-            info.mode = 0o1777 if d in ("/tmp", "/state") else 0o755
-            tar.addfile(info)
-        for dest in sorted(fs.links):
-            info = tarfile.TarInfo("rootfs" + dest)
-            info.type = tarfile.SYMTYPE
-            info.linkname = fs.links[dest]
-            tar.addfile(info)
-        for dest in sorted(fs.files):
-            src = fs.files[dest]
-            st = src.stat()
-            info = tarfile.TarInfo("rootfs" + dest)
-            info.size = st.st_size
-            info.mode = stat.S_IMODE(st.st_mode) | 0o444
-            info.mtime = int(st.st_mtime)
-            with open(src, "rb") as f:
-                tar.addfile(info, f)
-        for name, text in (("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"), ("/etc/group", "root:x:0:\n")):
-            data = text.encode()
-            info = tarfile.TarInfo("rootfs" + name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-
-
-def builtin_image(client: Any, root: Path | None = None, on_event: Any = None) -> str:
-    """The built-in image's tag, building it when no image with this content hash exists yet."""
-    import docker.errors
-
-    fs = collect_rootfs(root)
-    digest = fs.digest()
-    tag = f"{IMAGE_REPO}:{digest[:16]}"
-    try:
-        client.images.get(tag)
-        return tag
-    except docker.errors.ImageNotFound:
-        pass
-    if on_event:
-        on_event("image_build", f"building {tag} ({len(fs.files)} files)", {"tag": tag})
-    with tempfile.TemporaryFile(prefix="chaosdrill-image-") as ctx:
-        write_context(fs, digest, ctx)
-        ctx.seek(0)
-        try:
-            client.images.build(fileobj=ctx, custom_context=True, tag=tag, rm=True, forcerm=True,
-                                labels={"chaosdrill.image": "builtin"})
-        except docker.errors.BuildError as exc:
-            tail = " | ".join(str(c.get("stream", c.get("error", ""))).strip() for c in list(exc.build_log)[-3:])
-            raise HarnessError(f"building the built-in image {tag} failed: {exc.msg} {tail}") from None
-        except docker.errors.APIError as exc:
-            raise HarnessError(f"building the built-in image {tag} failed: {exc.explanation or exc}") from None
-    return tag
