@@ -14,27 +14,28 @@ from pydantic import ValidationError
 
 from harness.errors import UsageError
 
-# The attribute a toxic's keyword value sets.
-MAIN_ATTRIBUTE = {
-    "latency": "latency",
-    "bandwidth": "rate",
-    "slow_close": "delay",
-    "timeout": "timeout",
-    "reset_peer": "timeout",
-    "limit_data": "bytes",
-    "slicer": "average_size",
-    "http_error": "status",
-    "http_latency": "latency",
-    "noop": None,
-}
 PROCESS_ACTIONS = ("kill", "pause", "restart")
+
+
+def main_attribute(toxic: str) -> str | None:
+    """The attribute a toxic's keyword value sets (None: the keyword takes True), as its class declares."""
+    from harness.scenario.toxics import toxic_attributes
+
+    return next((name for name, attr in toxic_attributes(toxic).items() if attr.main), None)
+
+
+def shorthand_toxics() -> list[str]:
+    """The toxics a keyword may name (down is a keyword of its own): those taking a value first."""
+    from harness.scenario.toxics import DOWN, toxic_names
+
+    return sorted((t for t in toxic_names() if t != DOWN), key=lambda t: main_attribute(t) is None)
 
 
 def fault_entry(target: str, **kwargs: Any) -> Any:
     """fault("a->b", latency="800ms", jitter="100ms"), fault("a->b", down=True),
     fault("svc", kill=True), fault("svc#1", pause=True); stream= and toxicity= too."""
     from harness.scenario.model import FaultEntry
-    from harness.scenario.toxics import TOXICS
+    from harness.scenario.toxics import toxic_attributes
     from harness.schema.suggest import did_you_mean
 
     if "->" in target:
@@ -45,18 +46,20 @@ def fault_entry(target: str, **kwargs: Any) -> Any:
         if kwargs.pop("down", False):
             data["toxic"] = "down"
         else:
-            kinds = [k for k in kwargs if k in MAIN_ATTRIBUTE]
-            known = set(MAIN_ATTRIBUTE) | {a for toxic in TOXICS.values() for a in toxic} | {"down"}
+            toxics = shorthand_toxics()
+            kinds = [k for k in kwargs if k in toxics]
+            known = {*toxics, *(a for toxic in toxics for a in toxic_attributes(toxic)), "down"}
             for key in kwargs:
                 if key not in known:
                     raise UsageError(f"fault on link {target}: unknown keyword {key!r}{did_you_mean(key, sorted(known))}")
             if len(kinds) != 1:
-                raise UsageError(f"fault on link {target}: name exactly one toxic (one of {', '.join(MAIN_ATTRIBUTE)})")
+                raise UsageError(f"fault on link {target}: name exactly one toxic (one of {', '.join(toxics)})")
             kind = kinds[0]
             main = kwargs.pop(kind)
             attributes = dict(kwargs)
-            if MAIN_ATTRIBUTE[kind] and main is not True:
-                attributes[MAIN_ATTRIBUTE[kind]] = main
+            main_key = main_attribute(kind)
+            if main_key and main is not True:
+                attributes[main_key] = main
             data.update(toxic=kind, attributes=attributes)
     else:
         service, _, index = target.partition("#")

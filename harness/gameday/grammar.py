@@ -33,9 +33,9 @@ def toxic_attributes() -> dict[str, tuple[str, ...]]:
     Read from the scenario schema, so the console offers and accepts exactly
     what a scenario file does, and a game day replays as a valid scenario.
     """
-    from harness.scenario.toxics import TOXICS as SCENARIO_TOXICS
+    from harness.scenario.toxics import DOWN, toxic_attributes, toxic_names
 
-    return {name: tuple(attrs) for name, attrs in SCENARIO_TOXICS.items() if name != "down"}
+    return {name: tuple(toxic_attributes(name)) for name in toxic_names() if name != DOWN}
 
 
 TOXICS = toxic_attributes()
@@ -427,9 +427,9 @@ def hypothesis_keys() -> list[str]:
 
 
 def _main_attribute(word: str) -> str | None:
-    from harness.faults.shorthand import MAIN_ATTRIBUTE as _TOXIC_MAIN_ATTRIBUTE
+    from harness.faults.shorthand import main_attribute
 
-    return _TOXIC_MAIN_ATTRIBUTE.get(word)
+    return main_attribute(word)
 
 
 def help_text(topic: str | None = None) -> list[str]:

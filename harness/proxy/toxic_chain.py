@@ -74,8 +74,7 @@ class ToxicChain:
         name = json_field(obj, "name", str, "")
         type_name = json_field(obj, "type", str, "")
         cls = TOXIC_TYPES.get(type_name)
-        default_stream = cls.streams[0] if cls is not None and len(cls.streams) == 1 else "downstream"
-        stream = json_field(obj, "stream", str, default_stream)
+        stream = json_field(obj, "stream", str, cls.default_stream() if cls is not None else "downstream")
         toxicity = json_field(obj, "toxicity", float, 1.0)
         if stream.lower() not in STREAMS:
             raise errors.INVALID_STREAM

@@ -19,8 +19,6 @@ from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
 
 from harness.errors import HarnessError, UsageError
 
-BUILTIN_ONLY_TOXICS = frozenset({"http_error", "http_latency"})
-
 
 @dataclass
 class ProxyInfo:
@@ -152,8 +150,10 @@ class FaultProxyClient:
         toxicity: float = 1.0,
         attributes: dict[str, Any] | None = None,
     ) -> str:
+        from harness.proxy.toxics import extension_toxics  # the toxic classes only when a toxic is added
+
         self._rebind()
-        if toxic_type in BUILTIN_ONLY_TOXICS and not self.is_builtin:
+        if toxic_type in extension_toxics() and not self.is_builtin:
             raise UsageError(
                 f"toxic {toxic_type!r} is a chaosdrill extension; the fault proxy at {self.url} "
                 f"({self.version()}) does not support it"

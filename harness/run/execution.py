@@ -19,7 +19,8 @@ from typing import Any, Callable
 
 from harness.errors import HarnessError, UsageError
 from harness.events import EventBus, progress_sink
-from harness.proxy_client.client import BUILTIN_ONLY_TOXICS, FaultProxyClient
+from harness.proxy.toxics import extension_toxics
+from harness.proxy_client.client import FaultProxyClient
 from harness.run.journal import Journal
 from harness.run.load_driver import LoadDriver
 from harness.run.plan import Plan
@@ -97,7 +98,7 @@ def _refuse_toxics_the_server_lacks(plan: Plan, client: FaultProxyClient | None)
         return
     for fault in plan.faults:
         toxic = getattr(fault.entry, "toxic", None)
-        if toxic in BUILTIN_ONLY_TOXICS:
+        if toxic in extension_toxics():
             raise UsageError(
                 f"{plan.scenario.source or plan.scenario.title}: phase {fault.phase!r}: toxic {toxic!r} on "
                 f"{fault.entry.link} is a chaosdrill extension, and the fault proxy at {client.url} "

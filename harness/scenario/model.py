@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PrivateAttr, SerializerFunctionWrapHandler, field_validator, model_serializer, model_validator
 
 from harness.errors import UsageError
-from harness.scenario.toxics import HTTP_TOXICS, TOXIC_NAMES, AttributeError_, convert_attributes
+from harness.scenario.toxics import AttributeError_, ToxicName, convert_attributes, fault_stream, toxic_names
 from harness.schema.base import Duration, StrictModel
 from harness.schema.durations import format_duration
 from harness.schema.errors import LocatedError
@@ -97,7 +97,7 @@ class FaultEntry(StrictModel):
     """One fault: a toxic (or down) on a link, or a process action on a service instance."""
 
     link: str | None = None
-    toxic: Literal[TOXIC_NAMES] | None = None  # type: ignore[valid-type]
+    toxic: ToxicName | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
     stream: Literal["upstream", "downstream"] | None = None  # default: downstream (HTTP toxics: upstream)
     toxicity: float = Field(1.0, ge=0.0, le=1.0)
@@ -120,17 +120,15 @@ class FaultEntry(StrictModel):
                 if key in given:
                     raise LocatedError(f"'{key}' is for service faults; a link fault takes toxic:", (key,))
             if self.toxic is None:
-                raise LocatedError(f"a link fault needs a toxic: one of {', '.join(TOXIC_NAMES)}", ("toxic",))
+                raise LocatedError(f"a link fault needs a toxic: one of {', '.join(toxic_names())}", ("toxic",))
             try:
                 self.attributes = convert_attributes(self.toxic, self.attributes)
             except AttributeError_ as exc:
                 raise LocatedError(exc.message, ("attributes", exc.key) if exc.key else ("attributes",)) from None
-            if self.toxic in HTTP_TOXICS:
-                if self.stream == "downstream":
-                    raise LocatedError(f"{self.toxic} reads requests, so it runs on the upstream stream only", ("stream",))
-                self.stream = "upstream"
-            elif self.stream is None:
-                self.stream = "downstream"
+            try:
+                self.stream = fault_stream(self.toxic, self.stream)
+            except ValueError as exc:
+                raise LocatedError(str(exc), ("stream",)) from None
         else:
             for key in ("toxic", "attributes", "stream", "toxicity"):
                 if key in given:

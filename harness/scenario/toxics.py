@@ -1,56 +1,101 @@
-"""What each toxic accepts, so a scenario's fault attributes are checked at load.
+"""A scenario's toxic faults checked at load, by the facts the toxic classes state.
 
 Times may be written as durations ("800ms", "1.5s") and are converted to the
 integer unit the Toxiproxy API takes (milliseconds; microseconds for
 slicer.delay); a bare number is already in that unit, as in Toxiproxy's docs.
+What each toxic accepts (its attributes, their kind, which are required, its
+streams) is read from its class in harness/proxy/toxics/, so the schema
+cannot drift from the server and a new toxic needs no edit here. The toxic
+classes are imported on first use, not with the scenario package, which
+the command line imports for every command.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic_core import CoreSchema, PydanticKnownError, core_schema
 
 from harness.schema.durations import parse_duration
 from harness.schema.suggest import did_you_mean
 
-HTTP_TOXICS = ("http_error", "http_latency")
+if TYPE_CHECKING:
+    from harness.proxy.toxics import Attribute, Toxic
+
+# Not a toxic: the link is cut (the proxy disabled). A scenario names it as one.
+DOWN = "down"
 
 
-@dataclass(frozen=True)
-class Attr:
-    kind: str  # ms | us | count | text | status | headers
-    required: bool = False
+def toxic_names() -> tuple[str, ...]:
+    """Every toxic a scenario may name, as messages list them: Toxiproxy's, then down, then the extensions."""
+    from harness.proxy.toxics import toxic_types
+
+    types = toxic_types()
+    plain = tuple(cls.type_name for cls in types if not cls.extension)
+    return (*plain, DOWN, *(cls.type_name for cls in types if cls.extension))
 
 
-TOXICS: dict[str, dict[str, Attr]] = {
-    "latency": {"latency": Attr("ms", True), "jitter": Attr("ms")},
-    "bandwidth": {"rate": Attr("count", True)},  # KB/s
-    "slow_close": {"delay": Attr("ms", True)},
-    "timeout": {"timeout": Attr("ms")},  # 0: hold the connection open forever
-    "reset_peer": {"timeout": Attr("ms")},
-    "slicer": {"average_size": Attr("count", True), "size_variation": Attr("count"), "delay": Attr("us")},
-    "limit_data": {"bytes": Attr("count", True)},
-    "noop": {},
-    "down": {},
-    "http_error": {"status": Attr("status"), "body": Attr("text"), "headers": Attr("headers"),
-                   "method": Attr("text"), "path": Attr("text")},
-    "http_latency": {"latency": Attr("ms", True), "jitter": Attr("ms"), "method": Attr("text"), "path": Attr("text")},
-}
-TOXIC_NAMES = tuple(TOXICS)
-# The unit a bare number is in, for people: a label reads "latency=800ms", not "latency=800".
-_COUNT_UNITS = {("bandwidth", "rate"): "KB/s", ("limit_data", "bytes"): "B", ("slicer", "average_size"): "B",
-                ("slicer", "size_variation"): "B"}
+class _OneOfToxicNames:
+    """The schema of a fault's `toxic`: a Literal of `toxic_names()`, read at each use.
+
+    A Literal fixed when the model is defined would miss a toxic registered
+    later (a test's own); this keeps a Literal's error (type, message and the
+    names it expects) and its JSON Schema enum, so files and editors see no
+    difference.
+    """
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_plain_validator_function(cls.validate)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        return {"enum": list(toxic_names()), "type": "string"}
+
+    @staticmethod
+    def validate(value: Any) -> str:
+        names = toxic_names()
+        if isinstance(value, str) and value in names:
+            return value
+        expected = ", ".join(repr(n) for n in names[:-1]) + f" or {names[-1]!r}"
+        raise PydanticKnownError("literal_error", {"expected": expected})
+
+
+ToxicName = Annotated[str, _OneOfToxicNames]
+
+
+def toxic_class(toxic: str) -> type[Toxic] | None:
+    """The class stating `toxic`'s facts; None for down (and a name that is no toxic)."""
+    from harness.proxy.toxics import TOXIC_TYPES
+
+    return TOXIC_TYPES.get(toxic)
+
+
+def toxic_attributes(toxic: str) -> dict[str, Attribute]:
+    """The attributes `toxic` takes, by name in declaration order (none for down)."""
+    cls = toxic_class(toxic)
+    return {attr.name: attr for attr in cls.attribute_facts()} if cls is not None else {}
 
 
 def attribute_units(toxic: str) -> dict[str, str]:
     """Each numeric attribute's unit suffix ("ms", "us", "B", "KB/s"), for labels and the journal."""
-    out: dict[str, str] = {}
-    for key, attr in TOXICS.get(toxic, {}).items():
-        if attr.kind in ("ms", "us"):
-            out[key] = attr.kind
-        elif (toxic, key) in _COUNT_UNITS:
-            out[key] = _COUNT_UNITS[(toxic, key)]
-    return out
+    return {name: attr.unit for name, attr in toxic_attributes(toxic).items() if attr.unit}
+
+
+def fault_stream(toxic: str, stream: str | None) -> str:
+    """The stream a fault runs on: the one given, else the toxic's default.
+
+    A stream the toxic cannot run on is refused (ValueError) here rather than
+    by the server minutes into a run.
+    """
+    cls = toxic_class(toxic)
+    if cls is None:  # down
+        return stream or "downstream"
+    if stream is not None and stream not in cls.streams:
+        why = f" {cls.streams_reason}, so it" if cls.streams_reason else ""
+        raise ValueError(f"{toxic}{why} runs on the {' or '.join(cls.streams)} stream only")
+    return stream or cls.default_stream()
 
 
 class AttributeError_(ValueError):
@@ -76,9 +121,30 @@ def _time(value: Any, unit: str, key: str) -> int:
     return int(round(seconds * (1000 if unit == "ms" else 1_000_000)))
 
 
+def _converted(kind: str, key: str, value: Any) -> Any:
+    """One attribute's value in the API's type, checked by its kind."""
+    if kind in ("ms", "us"):
+        return _time(value, kind, key)
+    if kind == "count":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise AttributeError_(f"expected a whole number >= 0, got {value!r}", key)
+        return value
+    if kind == "status":
+        if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
+            raise AttributeError_(f"expected an HTTP status 100-599, got {value!r}", key)
+        return value
+    if kind == "headers":
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise AttributeError_("expected a mapping of header names to values", key)
+        return {k: str(v) for k, v in value.items()}
+    if not isinstance(value, str):
+        raise AttributeError_(f"expected text, got {value!r}", key)
+    return value
+
+
 def convert_attributes(toxic: str, attributes: dict[str, Any]) -> dict[str, Any]:
     """Attributes checked and converted to the Toxiproxy API's types."""
-    spec = TOXICS[toxic]
+    spec = toxic_attributes(toxic)
     out: dict[str, Any] = {}
     for key, value in attributes.items():
         attr = spec.get(key)
@@ -87,24 +153,7 @@ def convert_attributes(toxic: str, attributes: dict[str, Any]) -> dict[str, Any]
                 raise AttributeError_(f"toxic '{toxic}' takes no attributes", key)
             raise AttributeError_(f"unknown attribute '{key}' for toxic '{toxic}'{did_you_mean(key, spec)}; "
                                   f"allowed: {', '.join(spec)}", key)
-        if attr.kind in ("ms", "us"):
-            out[key] = _time(value, attr.kind, key)
-        elif attr.kind == "count":
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise AttributeError_(f"expected a whole number >= 0, got {value!r}", key)
-            out[key] = value
-        elif attr.kind == "status":
-            if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
-                raise AttributeError_(f"expected an HTTP status 100-599, got {value!r}", key)
-            out[key] = value
-        elif attr.kind == "headers":
-            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-                raise AttributeError_("expected a mapping of header names to values", key)
-            out[key] = {k: str(v) for k, v in value.items()}
-        else:
-            if not isinstance(value, str):
-                raise AttributeError_(f"expected text, got {value!r}", key)
-            out[key] = value
+        out[key] = _converted(attr.kind, key, value)
     missing = [k for k, a in spec.items() if a.required and k not in attributes]
     if missing:
         raise AttributeError_(f"toxic '{toxic}' needs attribute(s): {', '.join(missing)}")

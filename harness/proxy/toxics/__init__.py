@@ -1,33 +1,29 @@
-"""Every toxic type, by the name the API uses for it."""
+"""Every toxic type, found by importing each module of this package.
+
+A toxic is one module here defining a `Toxic` subclass with a `type_name`;
+defining the class registers it (see facts.py), and importing the package
+imports every module, so no list has to be edited to add one, as in
+Toxiproxy, where each toxic registers itself from its own file.
+"""
 
 from __future__ import annotations
 
-from harness.proxy.toxics.bandwidth import BandwidthToxic
-from harness.proxy.toxics.base import Chunk, Stub, Toxic
-from harness.proxy.toxics.http_error import HttpErrorToxic
-from harness.proxy.toxics.http_latency import HttpLatencyToxic
-from harness.proxy.toxics.latency import LatencyToxic
-from harness.proxy.toxics.limit_data import LimitDataToxic
-from harness.proxy.toxics.noop import NoopToxic
-from harness.proxy.toxics.reset_peer import ResetPeerToxic
-from harness.proxy.toxics.slicer import SlicerToxic
-from harness.proxy.toxics.slow_close import SlowCloseToxic
-from harness.proxy.toxics.timeout import TimeoutToxic
+import importlib
+import pkgutil
 
-TOXIC_TYPES: dict[str, type[Toxic]] = {
-    cls.type_name: cls
-    for cls in (
-        NoopToxic,
-        LatencyToxic,
-        BandwidthToxic,
-        SlowCloseToxic,
-        TimeoutToxic,
-        ResetPeerToxic,
-        SlicerToxic,
-        LimitDataToxic,
-        HttpErrorToxic,
-        HttpLatencyToxic,
-    )
-}
+from harness.proxy.toxics.base import Attribute, Chunk, Stub, Toxic, attribute
+from harness.proxy.toxics.facts import REGISTRY, extension_toxics, toxic_types
 
-__all__ = ["TOXIC_TYPES", "Chunk", "Stub", "Toxic"]
+# The public lookup by API name: the registry itself, so a toxic defined later is found too.
+TOXIC_TYPES: dict[str, type[Toxic]] = REGISTRY
+
+
+def _discover() -> None:
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
+
+
+_discover()
+
+__all__ = ["TOXIC_TYPES", "Attribute", "Chunk", "Stub", "Toxic", "attribute", "extension_toxics", "toxic_types"]

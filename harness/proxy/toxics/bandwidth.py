@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from harness.proxy.toxics.base import Chunk, Stub, Toxic
+from harness.proxy.toxics.base import Chunk, Stub, Toxic, attribute
 
 
 @dataclasses.dataclass(frozen=True)
 class BandwidthToxic(Toxic):
     type_name = "bandwidth"
-    rate: int = 0
+    order = 20
+    rate: int = attribute(0, unit="KB/s", required=True, main=True)
 
     async def on_chunk(self, stub: Stub, chunk: Chunk) -> None:
         if self.rate <= 0:

@@ -1,10 +1,15 @@
 """The interface every toxic implements, and how its attributes are decoded.
 
 A toxic type is a frozen dataclass: its fields are the JSON `attributes`
-(with Toxiproxy's zero defaults), so one instance is one configuration shared
-by every connection. Per-connection state lives in the `Stub` the pipeline
-hands to the toxic, which is what lets a toxic be updated or removed on live
-connections without losing the bytes it holds.
+(with Toxiproxy's zero defaults), each declared with `attribute()` so the
+class also states its unit and whether a scenario must give it. One instance
+is one configuration shared by every connection. Per-connection state lives
+in the `Stub` the pipeline hands to the toxic, which is what lets a toxic be
+updated or removed on live connections without losing the bytes it holds.
+
+A subclass that sets `type_name` registers itself (see facts.py): defining
+the class is all it takes for the API, the scenario schema, the shorthand
+and the game day console to know the toxic.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any, ClassVar, Protocol
 
 from harness.proxy.errors import bad_body
 from harness.proxy.go_json import INT64, json_get
+from harness.proxy.toxics.facts import Attribute, attribute, attributes_of, register
 
 
 class Chunk:
@@ -63,13 +69,35 @@ class Stub(Protocol):
 class Toxic:
     """Base toxic: passes everything through (Toxiproxy's noop)."""
 
-    type_name: ClassVar[str] = "noop"
+    # The name the API and scenarios use; setting it in a subclass registers the subclass.
+    type_name: ClassVar[str] = ""
+    # Where messages list it among its group (Toxiproxy's toxics, then the extensions).
+    order: ClassVar[int] = 1000
+    # A chaosdrill extension a plain Toxiproxy lacks: refused early against one.
+    extension: ClassVar[bool] = False
     # Streams the toxic may run on; HTTP toxics read requests, so upstream only.
     streams: ClassVar[tuple[str, ...]] = ("upstream", "downstream")
+    # Why a toxic runs on one stream only, for the scenario's message ("reads requests").
+    streams_reason: ClassVar[str] = ""
     # HTTP toxics roll toxicity per request instead of per connection.
     per_request_toxicity: ClassVar[bool] = False
     # Leaves every byte and the end of stream alone (noop): the pipeline may skip it.
     passes_through: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "type_name" in cls.__dict__:  # an intermediate base (HttpToxic) names no type
+            register(cls)
+
+    @classmethod
+    def attribute_facts(cls) -> tuple[Attribute, ...]:
+        """The facts of each attribute, in field order (what scenarios and labels read)."""
+        return attributes_of(cls)
+
+    @classmethod
+    def default_stream(cls) -> str:
+        """The stream used when none is given: the only one allowed, else downstream as in Toxiproxy."""
+        return cls.streams[0] if len(cls.streams) == 1 else "downstream"
 
     def on_start(self, stub: Stub) -> None:
         """Called when the toxic starts on a connection (or restarts after an update)."""
@@ -124,7 +152,12 @@ class Toxic:
                 raise bad_body(f"attribute {f.name} must not be negative, got {value}")
 
     def to_attributes(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        """The JSON attributes; header maps, kept as tuples to stay hashable, become objects again."""
+        return {a.name: dict(getattr(self, a.name)) if a.kind == "headers" else getattr(self, a.name)
+                for a in self.attribute_facts()}
+
+
+__all__ = ["Attribute", "Chunk", "Stub", "Toxic", "attribute"]
 
 
 def _json_type(value: Any) -> str:

@@ -28,9 +28,15 @@ def frame(stub: Stub, chunk: Chunk) -> list[Segment]:
 
 
 class HttpToxic(Toxic):
-    """Base of the HTTP toxics: request-side only, toxicity per request."""
+    """Base of the HTTP toxics: request-side only, toxicity per request.
 
+    HTTP awareness is chaosdrill's own, so these are extensions a plain
+    Toxiproxy refuses; the harness says so before a run starts.
+    """
+
+    extension = True
     streams = ("upstream",)
+    streams_reason = "reads requests"
     per_request_toxicity = True
 
     def leftover(self, stub: Stub) -> bytes:

@@ -13,18 +13,19 @@ import dataclasses
 import http
 
 from harness.proxy.errors import bad_body
-from harness.proxy.toxics.base import Chunk, Stub
+from harness.proxy.toxics.base import Chunk, Stub, attribute
 from harness.proxy.toxics.http_common import HttpToxic, check_path_pattern, frame, selected
 
 
 @dataclasses.dataclass(frozen=True)
 class HttpErrorToxic(HttpToxic):
     type_name = "http_error"
-    status: int = 503
-    body: str = ""
-    headers: tuple[tuple[str, str], ...] = ()
-    method: str = ""
-    path: str = ""
+    order = 10
+    status: int = attribute(503, kind="status", main=True)
+    body: str = attribute("", kind="text")
+    headers: tuple[tuple[str, str], ...] = attribute((), kind="headers")
+    method: str = attribute("", kind="text")
+    path: str = attribute("", kind="text")
 
     def validate(self) -> None:
         super().validate()
@@ -34,11 +35,6 @@ class HttpErrorToxic(HttpToxic):
         for name, value in self.headers:
             if any(c in name + value for c in "\r\n") or not name:
                 raise bad_body(f"attribute headers has an invalid header {name!r}")
-
-    def to_attributes(self) -> dict[str, object]:
-        attributes = super().to_attributes()
-        attributes["headers"] = dict(self.headers)
-        return attributes
 
     def response(self, head_only: bool, keep_alive: bool, toxic_name: str) -> bytes:
         try:

@@ -10,17 +10,18 @@ from __future__ import annotations
 import dataclasses
 import random
 
-from harness.proxy.toxics.base import Chunk, Stub
+from harness.proxy.toxics.base import Chunk, Stub, attribute
 from harness.proxy.toxics.http_common import HttpToxic, check_path_pattern, frame, selected
 
 
 @dataclasses.dataclass(frozen=True)
 class HttpLatencyToxic(HttpToxic):
     type_name = "http_latency"
-    latency: int = 0
-    jitter: int = 0
-    method: str = ""
-    path: str = ""
+    order = 20
+    latency: int = attribute(0, unit="ms", required=True, main=True)
+    jitter: int = attribute(0, unit="ms")
+    method: str = attribute("", kind="text")
+    path: str = attribute("", kind="text")
 
     def validate(self) -> None:
         super().validate()

@@ -10,14 +10,15 @@ from __future__ import annotations
 import dataclasses
 import random
 
-from harness.proxy.toxics.base import Chunk, Stub, Toxic
+from harness.proxy.toxics.base import Chunk, Stub, Toxic, attribute
 
 
 @dataclasses.dataclass(frozen=True)
 class LatencyToxic(Toxic):
     type_name = "latency"
-    latency: int = 0
-    jitter: int = 0
+    order = 10
+    latency: int = attribute(0, unit="ms", required=True, main=True)
+    jitter: int = attribute(0, unit="ms")
 
     def delay_seconds(self) -> float:
         delay = self.latency

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from harness.proxy.toxics.base import Chunk, Stub, Toxic
+from harness.proxy.toxics.base import Chunk, Stub, Toxic, attribute
 
 
 @dataclasses.dataclass(frozen=True)
 class LimitDataToxic(Toxic):
     type_name = "limit_data"
-    bytes: int = 0
+    order = 70
+    bytes: int = attribute(0, unit="B", required=True, main=True)
 
     async def on_chunk(self, stub: Stub, chunk: Chunk) -> None:
         data = chunk.data

@@ -10,4 +10,5 @@ from harness.proxy.toxics.base import Toxic
 @dataclasses.dataclass(frozen=True)
 class NoopToxic(Toxic):
     type_name = "noop"
+    order = 80
     passes_through = True

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from harness.proxy.toxics.base import Chunk, Stub, Toxic
+from harness.proxy.toxics.base import Chunk, Stub, Toxic, attribute
 
 
 @dataclasses.dataclass(frozen=True)
 class ResetPeerToxic(Toxic):
     type_name = "reset_peer"
-    timeout: int = 0
+    order = 50
+    timeout: int = attribute(0, unit="ms", main=True)
 
     async def on_chunk(self, stub: Stub, chunk: Chunk) -> None:
         stub.held = None  # Toxiproxy drops the data: the peer only ever sees the reset

@@ -9,15 +9,16 @@ from __future__ import annotations
 import dataclasses
 import random
 
-from harness.proxy.toxics.base import Chunk, Stub, Toxic
+from harness.proxy.toxics.base import Chunk, Stub, Toxic, attribute
 
 
 @dataclasses.dataclass(frozen=True)
 class SlicerToxic(Toxic):
     type_name = "slicer"
-    average_size: int = 0
-    size_variation: int = 0
-    delay: int = 0
+    order = 60
+    average_size: int = attribute(0, unit="B", required=True, main=True)
+    size_variation: int = attribute(0, unit="B")
+    delay: int = attribute(0, unit="us")  # microseconds, as in Toxiproxy
 
     def cut_points(self, start: int, end: int) -> list[int]:
         """Boundaries of the pieces of [start, end), split in halves until small enough."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from harness.proxy.toxics.base import Chunk, Stub, Toxic
+from harness.proxy.toxics.base import Chunk, Stub, Toxic, attribute
 
 
 @dataclasses.dataclass(frozen=True)
 class SlowCloseToxic(Toxic):
     type_name = "slow_close"
-    delay: int = 0
+    order = 30
+    delay: int = attribute(0, unit="ms", required=True, main=True)
 
     async def on_eof(self, stub: Stub, chunk: Chunk) -> None:
         await stub.sleep(self.delay / 1000.0)

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from harness.proxy.toxics.base import Chunk, Stub, Toxic
+from harness.proxy.toxics.base import Chunk, Stub, Toxic, attribute
 
 
 @dataclasses.dataclass(frozen=True)
 class TimeoutToxic(Toxic):
     type_name = "timeout"
-    timeout: int = 0
+    order = 40
+    timeout: int = attribute(0, unit="ms", main=True)  # 0: hold the connection open
 
     def on_start(self, stub: Stub) -> None:
         if self.timeout > 0:
