@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from harness.commands.arguments import MODEL_MODULES, port_or_off
+from harness.commands.common import MODEL_MODULES, port_or_off
 from harness.errors import UsageError
 
 
@@ -51,7 +51,7 @@ def cmd_gameday(args: argparse.Namespace) -> int:
         return _replay(args)
     if args.out is not None:
         raise UsageError("--out goes with --replay JOURNAL")
-    from harness.commands.run import check_output_paths, parse_pairs
+    from harness.commands.common import check_output_paths, parse_pairs
     from harness.gameday.main import run_gameday
     from harness.gameday.session import GamedayOptions
     from harness.run.progress import Progress

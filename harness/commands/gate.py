@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness.commands.arguments import MODEL_MODULES
+from harness.commands.common import MODEL_MODULES
 from harness.errors import UsageError
 from harness.schema.suggest import did_you_mean
 
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", default="gate", help="profile to apply (default: gate; 'none' for full length)")
     p.add_argument("--only", action="append", default=[], metavar="NAME",
                    help="run only scenarios whose file name contains NAME (repeatable)")
-    from harness.commands.run import add_run_options
+    from harness.commands.common import add_run_options
 
     add_run_options(p, with_profile=False)
     p.set_defaults(func=cmd_gate, preload=MODEL_MODULES)
@@ -60,7 +60,7 @@ def _with_profile(loaded: list, profile: str, directory: str) -> list:
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
-    from harness.commands.run import (
+    from harness.commands.common import (
         check_master_address,
         check_master_needed,
         check_output_paths,

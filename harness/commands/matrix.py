@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.commands.arguments import MODEL_MODULES
+from harness.commands.common import MODEL_MODULES
 from harness.errors import UsageError
 
 
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-prune", action="store_true", help="run every cell, even those implied by a stronger fault")
     p.add_argument("--fail-on", choices=["never", "ungraceful", "integrity"], default="never",
                    help="exit 1 when a cell is this bad or worse (default: never; the matrix is a map)")
-    from harness.commands.run import add_run_options
+    from harness.commands.common import add_run_options
 
     # the matrix's load has no remote workers, and its cells are decided as it runs (no timeline to print)
     add_run_options(p, with_profile=False, with_master=False, with_dry_run=False)
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from harness.commands.run import check_output_paths, copy_junit, parse_pairs
+    from harness.commands.common import check_output_paths, copy_junit, parse_pairs
     from harness.invariants import invariants_of
     from harness.matrix.catalogue import BY_NAME, CATALOGUE, OUTCOMES
     from harness.matrix.driver import MatrixDriver, MatrixSettings

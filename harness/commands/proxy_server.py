@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.commands.arguments import port_number
+from harness.commands.common import port_number
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ import argparse
 import json
 from typing import Any
 
-from harness.commands.arguments import MODEL_MODULES
+from harness.commands.common import MODEL_MODULES
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -9,7 +9,7 @@ import signal
 import sys
 import time
 
-from harness.commands.arguments import MODEL_MODULES
+from harness.commands.common import MODEL_MODULES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from harness.commands.run import parse_pairs
+    from harness.commands.common import parse_pairs
     from harness.stack.model import load_stack
 
     stack = load_stack(args.stack)

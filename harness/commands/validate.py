@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.commands.arguments import MODEL_MODULES
+from harness.commands.common import MODEL_MODULES
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -23,7 +23,7 @@ DEFAULT_REQUEST_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
-class Stage:
+class LoadStage:
     """From `start_s` (seconds after the load started) run `users` users."""
 
     start_s: float
@@ -47,7 +47,7 @@ class LoadConfig:
     user_classes: list[str] | None
     users: int
     spawn_rate: float
-    stages: list[Stage]
+    stages: list[LoadStage]
     processes: int
     metrics_path: str
     acks_path: str | None
@@ -98,14 +98,14 @@ def _number(data: dict, key: str, default: Any = None, minimum: float = 0.0, int
     return int(value) if integer else float(value)
 
 
-def _stages(raw: Any, users: int) -> list[Stage]:
+def _stages(raw: Any, users: int) -> list[LoadStage]:
     """Stages in order: `at_s` (or `at`) starts a stage at that offset; otherwise a
     stage starts where the previous one's `duration` ended."""
     if raw in (None, []):
         return []
     if not isinstance(raw, list):
         raise UsageError(f"load config stages: expected a list, got {raw!r}")
-    out: list[Stage] = []
+    out: list[LoadStage] = []
     cursor = 0.0
     for i, item in enumerate(raw):
         where = f"stages[{i}]"
@@ -119,7 +119,7 @@ def _stages(raw: Any, users: int) -> list[Stage]:
         rate = item.get("spawn_rate")
         if rate is not None:
             rate = _number(item, "spawn_rate", minimum=1e-9)
-        out.append(Stage(start, stage_users, rate))
+        out.append(LoadStage(start, stage_users, rate))
     return sorted(out, key=lambda s: s.start_s)
 
 

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import gevent
 from gevent.event import Event
 
-from harness.load.schedule import LoadSchedule, Target
+from harness.load.schedule import LoadSchedule, UserTarget
 
 log = logging.getLogger("chaosdrill.load")
 
@@ -58,7 +58,7 @@ def every_second(action: Callable[[], None], clock: Callable[[], float] = time.t
 
 def follow_schedule(runner: Any, schedule: LoadSchedule, stop: Event, run_time_s: float,
                     tick: Callable[[], None] | None = None,
-                    on_change: Callable[[Target], None] | None = None) -> str:
+                    on_change: Callable[[UserTarget], None] | None = None) -> str:
     """Apply stage and control changes until stopped or out of time; says why it ended."""
     started = time.monotonic()
     while True:

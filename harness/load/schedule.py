@@ -17,7 +17,7 @@ from harness.load.stream import JsonlTail
 
 
 @dataclass(frozen=True)
-class Target:
+class UserTarget:
     users: int
     spawn_rate: float
 
@@ -27,16 +27,16 @@ class LoadSchedule:
         self.spawn_rate = config.spawn_rate
         self.pending = list(config.stages)
         self._control = JsonlTail(config.control_path) if config.control_path else None
-        self.initial = Target(config.users, config.spawn_rate)
+        self.initial = UserTarget(config.users, config.spawn_rate)
 
-    def changes(self, elapsed_s: float) -> list[Target]:
+    def changes(self, elapsed_s: float) -> list[UserTarget]:
         """Targets to apply now, oldest first (usually none, sometimes one)."""
-        out: list[Target] = []
+        out: list[UserTarget] = []
         while self.pending and self.pending[0].start_s <= elapsed_s:
             stage = self.pending.pop(0)
             if stage.spawn_rate is not None:
                 self.spawn_rate = stage.spawn_rate
-            out.append(Target(stage.users, self.spawn_rate))
+            out.append(UserTarget(stage.users, self.spawn_rate))
         if self._control is not None:
             for line in self._control.lines():
                 target = self._from_control(line)
@@ -44,7 +44,7 @@ class LoadSchedule:
                     out.append(target)
         return out
 
-    def _from_control(self, line: Any) -> Target | None:
+    def _from_control(self, line: Any) -> UserTarget | None:
         if not isinstance(line, dict):
             return None
         users = line.get("users")
@@ -53,4 +53,4 @@ class LoadSchedule:
         rate = line.get("spawn_rate")
         if isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate > 0:
             self.spawn_rate = float(rate)
-        return Target(int(users), self.spawn_rate)
+        return UserTarget(int(users), self.spawn_rate)

@@ -5,7 +5,7 @@ bytes straight to the peer transport's `write` (uvloop sends them at once,
 without another copy when the socket can take them), and each side's
 `pause_writing`/`resume_writing` pauses/resumes reading on the other side, so
 memory stays bounded without any queue. When a toxic is added the direction
-is re-routed into a toxic pipeline (pipeline.Link) and back when the last
+is re-routed into a toxic pipeline (pipeline.ToxicLink) and back when the last
 toxic goes, on live connections.
 """
 
@@ -16,7 +16,7 @@ import socket
 import struct
 from typing import Callable, Protocol
 
-from harness.proxy.pipeline import Link
+from harness.proxy.pipeline import ToxicLink
 from harness.proxy.toxic_chain import ToxicChain
 
 _LINGER_RESET = struct.pack("ii", 1, 0)
@@ -38,7 +38,7 @@ class Side(asyncio.Protocol):
         self.connection = connection
         self.transport: asyncio.Transport | None = None
         self.peer: Side  # set by Connection
-        self.out_link: Link  # the direction this socket is the source of
+        self.out_link: ToxicLink  # the direction this socket is the source of
         self._forward: Callable[[bytes], object] = self._hold_early
         self._early: list[bytes] = []  # read before the upstream socket was connected
         self._early_eof = False
@@ -93,11 +93,11 @@ class Side(asyncio.Protocol):
         if self._early_lost:
             self.connection.side_lost(self)
 
-    def route_direct(self, link: Link) -> None:
+    def route_direct(self, link: ToxicLink) -> None:
         peer_transport = self.peer.transport
         self._route(peer_transport.write if peer_transport is not None else self._drop)
 
-    def route_to_pipeline(self, link: Link) -> None:
+    def route_to_pipeline(self, link: ToxicLink) -> None:
         self._route(link.feed)
 
     def _route(self, forward: Callable[[bytes], object]) -> None:
@@ -162,14 +162,14 @@ class Connection:
         self.client = Side(self)
         self.upstream = Side(self)
         self.client.peer, self.upstream.peer = self.upstream, self.client
-        self.up = Link(self, self.client, self.upstream, "upstream")
-        self.down = Link(self, self.upstream, self.client, "downstream")
+        self.up = ToxicLink(self, self.client, self.upstream, "upstream")
+        self.down = ToxicLink(self, self.upstream, self.client, "downstream")
         self.client.out_link, self.upstream.out_link = self.up, self.down
         self.closed = False
         self.ready = False  # wired to the upstream; toxics apply from then on
         self._connector: asyncio.Task[None] | None = None
 
-    def link(self, direction: str) -> Link:
+    def link(self, direction: str) -> ToxicLink:
         return self.up if direction == "upstream" else self.down
 
     # ---- setup ----------------------------------------------------------
@@ -202,7 +202,7 @@ class Connection:
 
     # ---- endings ----------------------------------------------------------
 
-    def direction_ended(self, link: Link) -> None:
+    def direction_ended(self, link: ToxicLink) -> None:
         other = self.down if link is self.up else self.up
         if other.done or not link.dest.write_eof():
             self.close()

@@ -2,7 +2,7 @@
 
 Used only while a direction has toxics; otherwise bytes go straight from one
 socket to the other (see connection.py). Each toxic runs as one task (a
-Stage) reading its inbox; stages are chained in the proxy's toxic order, and
+ToxicStage) reading its inbox; stages are chained in the proxy's toxic order, and
 can be appended, updated and removed while bytes flow without losing or
 reordering any: a removed stage hands what it holds and its inbox to the next
 one before the previous stage is rewired past it.
@@ -37,15 +37,15 @@ class Socket(Protocol):
 
     def write_eof(self) -> bool: ...
 
-    def route_direct(self, link: "Link") -> None: ...
+    def route_direct(self, link: "ToxicLink") -> None: ...
 
-    def route_to_pipeline(self, link: "Link") -> None: ...
+    def route_to_pipeline(self, link: "ToxicLink") -> None: ...
 
 
 class Ends(Protocol):
     """The connection a direction belongs to, as its pipeline and toxics use it (connection.Connection)."""
 
-    def direction_ended(self, link: "Link") -> None: ...
+    def direction_ended(self, link: "ToxicLink") -> None: ...
 
     def reply(self, data: bytes, close: bool) -> None: ...
 
@@ -54,13 +54,13 @@ class Ends(Protocol):
     def reset(self) -> None: ...
 
 
-class Stage:
+class ToxicStage:
     """One toxic running on one connection direction; also the toxic's Stub."""
 
-    def __init__(self, link: "Link", installed: "InstalledToxic") -> None:
+    def __init__(self, link: "ToxicLink", installed: "InstalledToxic") -> None:
         self.link = link
         self.installed = installed
-        self.next: Stage | None = None
+        self.next: ToxicStage | None = None
         self.inbox: collections.deque[Chunk] = collections.deque()
         self.held: Chunk | None = None
         self.state: dict[str, Any] = {}
@@ -203,7 +203,7 @@ def _resolve(fut: asyncio.Future[Any], value: Any) -> None:
         fut.set_result(value)
 
 
-class Link:
+class ToxicLink:
     """One direction of one connection: source socket -> toxics -> destination socket."""
 
     def __init__(self, connection: Ends, source: Socket, dest: Socket, direction: str) -> None:
@@ -211,7 +211,7 @@ class Link:
         self.source = source
         self.dest = dest
         self.direction = direction
-        self.stages: list[Stage] = []
+        self.stages: list[ToxicStage] = []
         self.queued = 0
         self.done = False  # end of stream delivered (or the destination is gone)
         self.source_closed = False
@@ -246,7 +246,7 @@ class Link:
     def add_toxic(self, installed: "InstalledToxic") -> None:
         if self.done:
             return
-        stage = Stage(self, installed)
+        stage = ToxicStage(self, installed)
         if self.stages:
             self.stages[-1].next = stage
         self.stages.append(stage)

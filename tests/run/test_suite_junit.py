@@ -14,7 +14,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import harness.commands.run as run_command
+import harness.commands.common as run_command
 from harness.report import render_all
 
 JOURNALS = Path(__file__).resolve().parents[1] / "fixtures" / "journals"

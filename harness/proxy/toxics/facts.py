@@ -16,10 +16,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Protocol
 
-if TYPE_CHECKING:
-    from harness.proxy.toxics.base import Toxic
+
+class ToxicClass(Protocol):
+    """What the registry reads of a toxic class (harness.proxy.toxics.base.Toxic states it)."""
+
+    type_name: ClassVar[str]
+    order: ClassVar[int]
+    extension: ClassVar[bool]
 
 # ms, us: durations (a scenario may write "800ms"); count: a whole number in
 # `unit`; status: an HTTP status; text: a string; headers: a name -> value map.
@@ -68,10 +73,10 @@ def attributes_of(cls: type) -> tuple[Attribute, ...]:
 
 
 # Every toxic type by the name the API uses; filled by Toxic.__init_subclass__.
-REGISTRY: dict[str, type[Toxic]] = {}
+REGISTRY: dict[str, type[ToxicClass]] = {}
 
 
-def register(cls: type[Toxic]) -> None:
+def register(cls: type[ToxicClass]) -> None:
     """Add a toxic type under its `type_name`; a second class with that name is refused.
 
     Re-defining the same class (a module reloaded) replaces it, so a reload
@@ -89,7 +94,7 @@ def unregister(name: str) -> None:
     REGISTRY.pop(name, None)
 
 
-def toxic_types() -> list[type[Toxic]]:
+def toxic_types() -> list[type[ToxicClass]]:
     """Every toxic type in the order messages list them: Toxiproxy's own, then chaosdrill's extensions.
 
     Within each group `order` decides (then the name), so a new toxic needs
