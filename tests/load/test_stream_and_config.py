@@ -13,7 +13,7 @@ from harness.load.buckets import MetricsCollector
 from harness.load.classify import Classifier
 from harness.load.clock import ClockSync
 from harness.load.config import parse_config
-from harness.load.schedule import LoadSchedule, Target
+from harness.load.schedule import LoadSchedule, UserTarget
 from harness.load.stream import JsonlWriter, MetricsTail, SecondMerger
 from harness.metrics.series import Second, Stats
 
@@ -126,16 +126,16 @@ def test_stages_and_control_lines(tmp_path):
         {"duration": "2s", "users": 20}, {"duration": "500ms", "users": 40, "spawn_rate": 50},
         {"at_s": 10, "users": 5}]})
     sched = LoadSchedule(cfg)
-    assert sched.initial == Target(10, 5.0)
-    assert sched.changes(0.0) == [Target(20, 5.0)]
+    assert sched.initial == UserTarget(10, 5.0)
+    assert sched.changes(0.0) == [UserTarget(20, 5.0)]
     assert sched.changes(1.9) == []
-    assert sched.changes(2.0) == [Target(40, 50.0)]
+    assert sched.changes(2.0) == [UserTarget(40, 50.0)]
     control.write_text(json.dumps({"users": 300, "spawn_rate": 100}) + "\n" + '{"users": 7')
-    assert sched.changes(3.0) == [Target(300, 100.0)]  # the cut line waits
+    assert sched.changes(3.0) == [UserTarget(300, 100.0)]  # the cut line waits
     with open(control, "a") as f:
         f.write("}\n")
-    assert sched.changes(3.1) == [Target(7, 100.0)]
-    assert sched.changes(10.0) == [Target(5, 100.0)]
+    assert sched.changes(3.1) == [UserTarget(7, 100.0)]
+    assert sched.changes(10.0) == [UserTarget(5, 100.0)]
 
 
 def test_clock_sync_prefers_the_shortest_round_trip():
