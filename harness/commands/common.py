@@ -62,6 +62,10 @@ def add_run_options(p: argparse.ArgumentParser, with_profile: bool = True, with_
                             "default 127.0.0.1: give a reachable address explicitly)")
         p.add_argument("--master-port", type=port_number, default=None, metavar="PORT",
                        help="port of the Locust master for remote workers (default: a free one, shown in the log)")
+    if with_master:  # run and gate: their drills judge expectations on the load's measurements
+        p.add_argument("--strict-load", action="store_true",
+                       help="fail a drill whose load generator was saturated (>= 90%% of a core for 3 s or more "
+                            "of a phase); without it the verdict only says so (docs/load.md)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     if with_dry_run:
         p.add_argument("--dry-run", action="store_true",
@@ -169,6 +173,7 @@ def run_suite(loaded: list[tuple[Path, Any]], args: argparse.Namespace, service_
     worst = 0
     for path, scenario in loaded:
         journal, run_dir = run_one(path, scenario, args.report_dir, service_args, replicas, args.fault_proxy, progress,
+                                   strict_load=getattr(args, "strict_load", False),
                                    backend=args.backend, master=(args.master_bind, args.master_port))
         outcomes.append((journal, run_dir))
         worst = _combine(worst, journal["exit_code"])

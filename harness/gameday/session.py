@@ -326,6 +326,7 @@ class GameDay:
 
     async def tick(self) -> None:
         self.model.ingest(self.load.poll())
+        self.journal.add_load_cpu(self.load.take_cpu())
         self.hypotheses.show_live()
         try:
             samples = await self.session.sampler.sample()

@@ -25,7 +25,8 @@ from locust.runners import STATE_MISSING
 from harness.errors import HarnessError
 from harness.load import protocol
 from harness.load.config import LoadConfig
-from harness.load.lifecycle import follow_schedule, stop_on_signals
+from harness.load.cpu import CpuMeter
+from harness.load.lifecycle import every_second, follow_schedule, stop_on_signals
 from harness.load.schedule import LoadSchedule
 from harness.load.standalone import StreamFiles
 from harness.load.users import locustfile_source, prepare_user_classes, stop_timeout
@@ -131,6 +132,8 @@ class Master:
         config = self.config
         schedule = LoadSchedule(config)
         self._event("master_listening", "master", f"{config.master_bind_host}:{self.port}", port=self.port)
+        cpu = CpuMeter("master")  # the master is a load process too: it may be what saturates
+        meter = every_second(lambda: self.files.write([cpu.record()], []))
         try:
             self.start_local_workers(config.processes)
             self.wait_for_workers(config.processes + config.expect_workers, stop)
@@ -157,6 +160,7 @@ class Master:
             if missing:
                 log.warning("no final metrics from %s", ", ".join(sorted(missing)))
         finally:
+            meter.kill()
             self.runner.quit()
             self._reap_workers()
             self.files.close()

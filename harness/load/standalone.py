@@ -12,6 +12,7 @@ from harness.load import acks
 from harness.load.buckets import RECORD_VERSION, MetricsCollector
 from harness.load.classify import Classifier
 from harness.load.config import LoadConfig
+from harness.load.cpu import CpuMeter
 from harness.load.lifecycle import every_second, follow_schedule, stop_on_signals
 from harness.load.schedule import LoadSchedule
 from harness.load.stream import JsonlWriter
@@ -56,7 +57,13 @@ def run_standalone(config: LoadConfig) -> int:
     env = Environment(user_classes=classes, stop_timeout=stop_timeout(config))
     env.events.request.add_listener(collector.on_request)
     runner = env.create_local_runner()
-    flusher = every_second(lambda: files.write(*collector.drain()))
+    cpu = CpuMeter("local", collector.now)
+
+    def flush() -> None:
+        records, acknowledgements = collector.drain()
+        files.write([*records, cpu.record()], acknowledgements)
+
+    flusher = every_second(flush)
     schedule = LoadSchedule(config)
     try:
         runner.start(schedule.initial.users, schedule.initial.spawn_rate)

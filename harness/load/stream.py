@@ -4,6 +4,8 @@ The load process appends one JSON line per (worker, second) to a file:
     {"v": 1, "worker": "<id>", "second": <unix int>,
      "endpoints": {"<name>": <series.Stats JSON>},
      "instances": {"<entry instance, e.g. lending#1>": <series.Stats JSON>}}  (when known)
+each load process's CPU share of a core over each second (harness/load/cpu.py):
+    {"v": 1, "cpu": {"process": "<id>", "t": <unix int>, "share": 0.97}}
 and, in distributed mode, event lines such as
     {"v": 1, "event": "worker_lost", "worker": "<id>", "t": <unix float>, "detail": "..."}
 A (worker, second) pair may appear in more than one line (a late request
@@ -72,23 +74,31 @@ class JsonlTail:
 
 class MetricsTail:
     """The orchestrator's reader: `poll()` gives the new per-second records;
-    event lines (worker_lost, ...) collect in `events` for the journal."""
+    event lines (worker_lost, ...) collect in `events` for the journal, and
+    the load processes' CPU shares in `cpu`."""
 
     def __init__(self, path: str | Path) -> None:
         self._tail = JsonlTail(path)
         self.events: list[dict[str, Any]] = []
+        self.cpu: list[dict[str, Any]] = []
 
     def poll(self) -> list[dict[str, Any]]:
         records = []
         for item in self._tail.lines():
             if "second" in item:
                 records.append(item)
+            elif "cpu" in item:
+                self.cpu.append(item["cpu"])
             elif "event" in item:
                 self.events.append(item)
         return records
 
     def take_events(self) -> list[dict[str, Any]]:
         out, self.events = self.events, []
+        return out
+
+    def take_cpu(self) -> list[dict[str, Any]]:
+        out, self.cpu = self.cpu, []
         return out
 
 

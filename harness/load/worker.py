@@ -78,6 +78,7 @@ class Worker:
         classes = prepare_user_classes(self.config, locustfile, first_user=random.randrange(1 << 16))
         self.collector = MetricsCollector(classifier_for(self.config), self.name, targets=self.config.targets())
         self.collector.clock_offset = self.sync.offset
+        self.cpu = CpuMeter(self.name, self.collector.now)
         acks.install(self.collector)
         self.env = Environment(user_classes=classes)
         self.env.events.request.add_listener(self.collector.on_request)
@@ -92,6 +93,8 @@ class Worker:
 
     def send(self, final: bool = False) -> None:
         records, acknowledgements = self.collector.drain(final=final)
+        if not final:  # sent each second: how busy this worker was over it
+            records.append(self.cpu.record())
         if records or acknowledgements or final:
             self.runner.send_message(protocol.METRICS, {"worker": self.name, "records": records,
                                                         "acks": acknowledgements, "final": final})

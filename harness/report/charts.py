@@ -41,6 +41,8 @@ def _overlays(frame: Frame, run: Run) -> None:
     """Phase boundaries, fault windows and aborts, the same on every chart."""
     frame.markers(((p["start"], f"phase {p['name']} starts") for p in run.phases[1:]), "phase-line")
     frame.bands(((f.start, f.end, f.label) for f in run.faults if not f.failed), "fault-band")
+    frame.bands(((float(t), t + 1.0, f"load generator at >= 90% CPU ({entry['phase']})")
+                 for entry in run.saturation for t in entry.get("at", [])), "saturated-band")
     frame.markers(((float(a.get("t", 0)), f"abort: {a.get('message', '')}") for a in run.aborts), "abort-line")
 
 
@@ -159,7 +161,9 @@ def _plot_end(run: Run) -> int:
 def _overlay_legend(run: Run) -> list[tuple[str, str, str]]:
     items = []
     if run.faults:
-        items.append(("fault active", "#7a5195", "fault"))
+        items.append(("fault active", "#7a5195", "fault-band"))
+    if run.saturation:
+        items.append(("load generator saturated", "#444444", "saturated-band"))
     if run.aborts:
         items.append(("abort", C["vermillion"], "dash"))
     return items

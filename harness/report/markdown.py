@@ -43,6 +43,8 @@ def render_summary(run: Run) -> str:
     lines += [" · ".join(facts), ""]
     if run.changes:
         lines += ["**Run with the stack changed:** " + ", ".join(code(c) for c in run.changes), ""]
+    for text in run.saturation_lines():
+        lines += [f"**⚠ {cell(text)}**: latency and throughput there are partly the load's own.", ""]
     lines += [f"**Expectations met: {counts['expectations'] - counts['expectations_failed']}/"
               f"{counts['expectations']}** · **Invariants held: {counts['invariants'] - counts['invariants_failed']}/"
               f"{counts['invariants']}** · Faults injected: {len(run.faults)}", ""]

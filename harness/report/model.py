@@ -88,6 +88,13 @@ class Run:
     # what the command line changed in the stack ("lending --no-fallback --no-breaker"): a drill
     # run against deliberately weakened services must say so where its verdict is
     changes: list[str] = field(default_factory=list)
+    # phases whose load generator was at >= 90 % of a core for 3 s or more (harness.judge.load_cpu)
+    saturation: list[dict[str, Any]] = field(default_factory=list)
+
+    def saturation_lines(self) -> list[str]:
+        from harness.judge.load_cpu import describe
+
+        return [describe(entry) for entry in self.saturation]
 
     @property
     def has_metrics(self) -> bool:
@@ -153,6 +160,7 @@ def read(journal: dict[str, Any]) -> Run:
         invariants=list(journal.get("invariants") or []),
     )
     run.changes = stack_changes(journal)
+    run.saturation = list(journal.get("load_saturation") or [])
     if series is not None:
         run.phase_tables = [_phase_table(series, p) for p in phases]
     run.state_rows = service_state_rows(journal.get("service_metrics") or [])

@@ -205,13 +205,13 @@ class Frame:
         self.add(f'<line class="axis" x1="{MARGIN_LEFT}" y1="{self.top}" x2="{MARGIN_LEFT}" y2="{self.plot_bottom}"/>')
 
     def legend(self, items: Iterable[tuple[str, str, str]]) -> None:
-        """Items (label, colour, 'box'|'line'|'dash') in one row above the plot."""
+        """Items (label, colour, 'box'|'line'|'dash'|a band's CSS class '...-band') in one row above the plot."""
         px = MARGIN_LEFT
         for label, colour, kind in items:
             if kind == "box":
                 self.add(f'<rect x="{px}" y="8" width="12" height="12" fill="{colour}"/>')
-            elif kind == "fault":
-                self.add(f'<rect class="fault-band" x="{px}" y="8" width="12" height="12"/>')
+            elif kind.endswith("-band"):
+                self.add(f'<rect class="{kind}" x="{px}" y="8" width="12" height="12"/>')
             else:
                 dash = ' stroke-dasharray="3 3"' if kind == "dash" else ""
                 self.add(f'<line x1="{px}" y1="14" x2="{px + 14}" y2="14" stroke="{colour}" stroke-width="2.5"{dash}/>')
@@ -220,7 +220,7 @@ class Frame:
 
     # --- overlays -----------------------------------------------------------
     def bands(self, spans: Iterable[tuple[float, float, str]], css_class: str) -> None:
-        """Translucent vertical bands over the plot (fault windows), with a tooltip."""
+        """Translucent vertical bands over the plot (fault windows, a saturated load), with a tooltip."""
         x = self.x
         for start, end, title in spans:
             a, b = x(max(start, self.t0)), x(min(end, self.t1))

@@ -26,7 +26,7 @@ def slug(text: str) -> str:
 def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, replicas: dict,
             fault_proxy: str | None, progress: Progress, backend: str | None = None,
             driver: Any = None, run_name: str | None = None,
-            master: tuple[str | None, int | None] = (None, None)) -> tuple[dict, Path]:
+            master: tuple[str | None, int | None] = (None, None), strict_load: bool = False) -> tuple[dict, Path]:
     """One drill end to end. A `driver` (the matrix) applies faults itself and may
     return extra journal sections from its `sections()`."""
     from harness.run.execution import Interrupted, RunOptions, execute
@@ -41,6 +41,7 @@ def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, rep
     scenario_data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
     scenario_data["path"] = str(path)
     journal = Journal(run_dir.name, scenario_data)
+    journal.strict_load = strict_load
     progress.event(f"== {scenario.title} ({path}) ==")
     progress.event(f"plan: {' '.join(scenario.plan.split())}")
     opts = RunOptions(run_dir=run_dir, service_args=service_args, replicas=replicas,
@@ -75,12 +76,17 @@ def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, rep
 
 
 def print_verdict(data: dict, run_dir: Path) -> None:
+    from harness.judge.load_cpu import describe as describe_saturation
+
     status = data["status"].upper()
     title = data["scenario"].get("title", run_dir.name)
     line = f"{status}: {title}"
     if data.get("reason"):
         line += f" — {data['reason']}"
     print(line)
+    for entry in data.get("load_saturation") or []:
+        print(f"  ! {describe_saturation(entry)}: its latency and throughput are partly the load's own "
+              "(fewer users per load process, or more processes: docs/load.md)")
     for exp in data.get("expectations", []):
         if not exp.get("passed"):
             where = exp["phase"] + (" (cut short)" if exp.get("partial") else "") + (

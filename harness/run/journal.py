@@ -65,6 +65,8 @@ class Journal:
         self._events: list[tuple[float, str, str, dict]] = []
         self.metrics: list[dict[str, Any]] = []
         self._service_metrics: list[tuple[float, str, int, dict]] = []
+        self._load_cpu: list[tuple[int, str, float]] = []  # (unix second, load process, CPU share of a core)
+        self.strict_load = False  # --strict-load: a saturated load generator fails the drill
         self.expectations: list[dict[str, Any]] = []
         self.invariants: list[dict[str, Any]] = []
         self.leftovers: dict[str, Any] = {"checked": False}
@@ -100,6 +102,10 @@ class Journal:
     def service_sample(self, wall: float, service: str, instance: int, values: dict[str, float]) -> None:
         self._service_metrics.append((wall, service, instance, values))
 
+    def add_load_cpu(self, samples: list[dict[str, Any]]) -> None:
+        """The load processes' CPU shares ({"process", "t": unix second, "share"}) as the load wrote them."""
+        self._load_cpu += [(int(s["t"]), str(s["process"]), float(s["share"])) for s in samples]
+
     # ------------------------------------------------------------ output
     def to_dict(self) -> dict[str, Any]:
         ended = self.ended or time.time()
@@ -129,10 +135,12 @@ class Journal:
                 {"t": round(w - t0, 3), "service": s, "instance": i, "values": v}  # when it was read, not its second
                 for w, s, i, v in self._service_metrics
             ],
+            "load_cpu": [{"t": int(round(sec - t0)), "process": p, "share": s} for sec, p, s in self._load_cpu],
             "expectations": self.expectations,
             "invariants": self.invariants,
             "acknowledged_loans": self.acknowledged,
             "leftovers": self.leftovers,
+            **({"strict_load": True} if self.strict_load else {}),
             **self.extra,
         }
 

@@ -134,6 +134,10 @@ class LoadDriver:
         """Event lines of the load (worker_lost, users_changed, ...) since the last call."""
         return self._tail.take_events() if self._tail is not None else []
 
+    def take_cpu(self) -> list[dict]:
+        """Each load process's CPU share per second ({"process", "t" (unix second), "share"}) since the last call."""
+        return self._tail.take_cpu() if self._tail is not None else []
+
     def stop(self, grace: float = 10.0) -> None:
         if self.popen is None or self.popen.poll() is not None:
             return

@@ -19,6 +19,7 @@ import aiohttp
 from harness.errors import ChaosdrillError, HarnessError
 from harness.events import EventBus
 from harness.faults import build_fault
+from harness.judge.load_cpu import SATURATED_SHARE
 from harness.load.stream import SecondMerger
 from harness.metrics.series import Second, Series, Stats
 from harness.run.fault_keeper import FaultFailed, FaultKeeper
@@ -50,6 +51,8 @@ class Timeline:
         self._done = asyncio.Event()
         self._abort_reason: str | None = None
         self._n_dynamic = 0
+        self.busiest_load: dict[int, float] = {}  # offset second -> the busiest load process's CPU share
+        self._said_saturated = False
 
     @property
     def active(self) -> dict[str, Any]:
@@ -193,6 +196,7 @@ class Timeline:
         if self.load is None:
             return
         self.add_records(self.load.poll(final=final))
+        self._load_cpu(self.load.take_cpu())
         for ev in self.load.take_events():
             kind = str(ev.get("event"))
             detail = " ".join(str(ev[k]) for k in ("worker", "detail", "reason") if ev.get(k))
@@ -201,6 +205,18 @@ class Timeline:
                              line=f"LOAD WORKER LOST: {detail}", show=kind == "worker_lost")
         if final:
             self.journal.metrics = [s.to_json() for s in self.series().seconds]
+
+    def _load_cpu(self, samples: list[dict]) -> None:
+        """Keep the load processes' CPU shares; say once when the load generator runs out of CPU."""
+        self.journal.add_load_cpu(samples)
+        for s in samples:
+            t = int(s["t"]) - int(self.t0)
+            self.busiest_load[t] = max(self.busiest_load.get(t, 0.0), float(s["share"]))
+            if float(s["share"]) >= SATURATED_SHARE and not self._said_saturated and t >= 0:
+                self._said_saturated = True
+                self.events.emit("load_saturated", f"load process {s['process']} at {float(s['share']):.0%} of a core "
+                                 f"at {t}s: latency and throughput measured now are partly the load's own "
+                                 "(fewer users per process, or more processes: docs/load.md)")
 
     def add_records(self, records: list[dict]) -> None:
         """Merge per-worker per-second records (Unix seconds; offsets from t0 when read)."""
@@ -231,7 +247,9 @@ class Timeline:
         stats = sec.total() if sec else Stats()
         faults = ", ".join(f.describe() for f in self.active.values()) or "none"
         where = f"{phase.name} {time.time() - self.t0 - phase.start:4.0f}/{phase.end - phase.start:g}s" if phase else "ending"
+        cpu = self.busiest_load.get(t, 0.0)
+        busy = f" | LOAD CPU {cpu:.0%}" if cpu >= SATURATED_SHARE else ""
         self.status(
             f"{where} | {stats.n:5d} req/s | err {stats.error_rate * 100:5.1f}% | "
-            f"ungraceful {stats.ungraceful:3d} | p99 {stats.percentile_ms(99):7.1f} ms | faults: {faults}"
+            f"ungraceful {stats.ungraceful:3d} | p99 {stats.percentile_ms(99):7.1f} ms{busy} | faults: {faults}"
         )

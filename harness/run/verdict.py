@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.judge.load_cpu import describe, mark_expectations, saturation
 from harness.metrics.series import Series
 
 
@@ -62,6 +63,9 @@ def decide(journal: dict[str, Any], scenario: Any) -> dict[str, Any]:
         journal["expectations"] = results
 
     journal.setdefault("expectations", []).extend(_lost_workers(journal))
+    saturated = saturation(journal)
+    journal["load_saturation"] = saturated
+    mark_expectations(journal["expectations"], saturated)
     failed_exp = [e for e in journal.get("expectations", []) if not e.get("passed")]
     failed_inv = [i for i in journal.get("invariants", []) if not i.get("passed")]
     left = journal.get("leftovers", {})
@@ -78,6 +82,8 @@ def decide(journal: dict[str, Any], scenario: Any) -> dict[str, Any]:
         reasons.append(f"invariant(s) violated: {', '.join(i['name'] for i in failed_inv)}")
     if leftover_items:
         reasons.append(f"faults left active after teardown: {', '.join(leftover_items)}")
+    if saturated and journal.get("strict_load"):
+        reasons.append(f"--strict-load: {'; '.join(describe(s) for s in saturated)}")
     if reasons:
         journal["status"], journal["exit_code"], journal["reason"] = "failed", 1, "; ".join(reasons)
     else:
