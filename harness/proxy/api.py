@@ -18,6 +18,7 @@ from harness.proxy import errors
 from harness.proxy.collection import ProxyCollection
 from harness.proxy.go_json import decode_json, json_field, json_object
 from harness.proxy.lease_keeper import LeaseKeeper, lease_update, parse_lease
+from harness.proxy.request_id import RequestIds
 
 # Build metadata keeps it semver-equal to the Toxiproxy release whose API it speaks.
 VERSION = f"2.12.0+chaosdrill.{__version__}"
@@ -55,9 +56,11 @@ class ToxiproxyApi:
         self.collection = collection
         self.lock = asyncio.Lock()
         self.leases = LeaseKeeper(collection, self.lock, _json)
+        self.request_ids = RequestIds()
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[_errors_middleware], client_max_size=16 * 1024 * 1024)
+        app.on_response_prepare.append(self.request_ids.tag)
         r = app.router
         r.add_post("/reset", self.reset)
         r.add_get("/proxies", self.proxy_index)
