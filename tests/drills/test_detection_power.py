@@ -9,6 +9,7 @@ drills. Slow (minutes): CI runs it, `-m "not slow"` skips it locally.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +51,8 @@ def test_with_every_mechanism_on_the_catching_drills_pass(tmp_path: Path) -> Non
     drills = sorted({drill for drill, _ in CATCHES.values()})
     code, failed, output = _gate(tmp_path, drills)
     assert code == 0 and not any(failed.values()), f"{ {d: sorted(f) for d, f in failed.items() if f} }\n{output}"
+    # The gate's load is sized for one load process: its own CPU never decides a verdict.
+    for path in (tmp_path / "reports").glob("*/journal.json"):
+        journal = json.loads(path.read_text())
+        assert journal["load_cpu"], f"{path}: no load CPU recorded"
+        assert not journal["load_saturation"], f"{path}: {journal['load_saturation']}"
