@@ -29,6 +29,7 @@ from harness.load import acks, protocol
 from harness.load.buckets import MetricsCollector
 from harness.load.clock import ClockSync
 from harness.load.config import LoadConfig, parse_config
+from harness.load.cpu import CpuMeter
 from harness.load.lifecycle import StopEvent, every_second, stop_on_signals
 from harness.load.standalone import classifier_for
 from harness.load.users import materialise_locustfile, prepare_user_classes

@@ -39,6 +39,8 @@ def test_two_workers_merge_into_one_series(tmp_path, isolated_state):
     total = sum(m["endpoints"].get("GET /hello", {}).get("n", 0) for m in j["metrics"])
     streamed = sum(json.loads(l)["endpoints"].get("GET /hello", {}).get("n", 0) for l in metrics if '"second"' in l)
     assert total == streamed > 0  # the journal holds every request of both workers, once
+    # every load process says how busy it was: the master and each worker
+    assert {c["process"] for c in j["load_cpu"]} == workers | {"master"}, j["load_cpu"][:6]
 
 
 def test_a_worker_lost_mid_run_is_an_event_and_fails_the_phase(tmp_path, isolated_state):
