@@ -11,7 +11,6 @@ their offsets, so the person reading the scenario knows why it is shaped so.
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,20 +169,15 @@ def _load(source: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_yaml(journal: dict[str, Any]) -> str:
-    from ruamel.yaml import YAML
+    from harness.schema.yaml_source import dump_yaml
 
-    scenario = scenario_from_journal(journal)
-    yaml = YAML()
-    yaml.default_flow_style = None
-    yaml.width = 120
-    out = io.StringIO()
-    yaml.dump(scenario, out)
+    body = dump_yaml(scenario_from_journal(journal), flow_leaves=True, width=120)
     header = [f"# Scenario made by `chaosdrill gameday --replay` from game day {journal.get('run_id', '')}",
               "# (offsets from the moment the load started)."]
     comments = _comments(journal)
     if comments:
         header += ["# What happened at the game day:", *comments]
-    return "\n".join(header) + "\n" + out.getvalue()
+    return "\n".join(header) + "\n" + body
 
 
 def replay(journal_path: Path, out_path: Path) -> Path:

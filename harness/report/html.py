@@ -40,17 +40,10 @@ def _css() -> str:
 
 def scenario_text(scenario: dict[str, Any]) -> str:
     """The scenario as YAML (how people write it); JSON if it will not dump."""
-    import io
-
-    from ruamel.yaml import YAML
+    from harness.schema.yaml_source import dump_yaml
 
     try:
-        yaml = YAML(typ="safe", pure=True)
-        yaml.default_flow_style = False
-        yaml.sort_base_mapping_type_on_output = False  # type: ignore[attr-defined]
-        buf = io.StringIO()
-        yaml.dump(scenario, buf)
-        return buf.getvalue()
+        return dump_yaml(scenario)
     except Exception:
         return json.dumps(scenario, indent=2, default=str)
 

@@ -25,7 +25,10 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a duration like '20s', '500ms' or '2m', got {value!r}")
     if isinstance(value, (int, float)):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int past a float's range
+            seconds = math.inf
     elif isinstance(value, str):
         m = _DURATION.match(value)
         if not m:

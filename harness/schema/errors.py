@@ -21,6 +21,8 @@ from harness.schema.suggest import did_you_mean, known_list
 from harness.schema.yaml_source import Loc, YamlSource
 
 _IDENT = re.compile(r"^[A-Za-z_][\w-]*$")
+# What str.splitlines() splits at, each as its escape.
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
 
 
 class LocatedError(ValueError):
@@ -50,7 +52,8 @@ class FileIssue:
     def __str__(self) -> str:
         where = f" {self.field}" if self.loc else ""
         line = f":{self.line}" if self.line else ""  # 0: about the file as a whole (missing, unreadable)
-        return f"{self.file}{line}{where}: {self.message}"
+        # One line, whatever the file held: a line break in a quoted value or key shows as its escape.
+        return f"{self.file}{line}{where}: {self.message}".translate(_LINE_BREAKS)
 
 
 class FileError(UsageError):

@@ -320,10 +320,12 @@ def _check_stack(data: dict[str, Any], report: Report) -> None:
             if not isinstance(codes, list):
                 continue
             for i, code in enumerate(codes):
-                if code in owner and isinstance(code, str):
+                if not isinstance(code, str):  # the structural pass reports it (a list item may be a mapping)
+                    continue
+                if code in owner:
                     report(("classification", "classes", cls, i),
                            f"code '{code}' is already in class '{owner[code]}'; a code has one class")
-                elif isinstance(code, str):
+                else:
                     owner[code] = cls
         retry = classification.get("retry_after_required")
         if isinstance(retry, list):
