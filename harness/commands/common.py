@@ -36,6 +36,30 @@ def port_number(text: str) -> int:
     return port
 
 
+def duration_arg(text: str) -> float:
+    """A duration like 2s or 1500ms, in seconds, above 0."""
+    from harness.schema.durations import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a duration above 0, like 2s")
+    return seconds
+
+
+def share_arg(text: str) -> float:
+    """A share of answers: 1% or 0.01."""
+    try:
+        value = float(text[:-1]) / 100 if text.strip().endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share: write it as 1% or 0.01") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a share is between 0% and 100%")
+    return value
+
+
 def port_or_off(text: str) -> int:
     """A port as above, or -1 for "do not listen at all" (gameday --web-port)."""
     return -1 if text.strip() == "-1" else port_number(text)

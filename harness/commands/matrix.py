@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.commands.common import MODEL_MODULES
+from harness.commands.common import MODEL_MODULES, duration_arg, share_arg
 from harness.errors import UsageError
 
 
@@ -33,6 +33,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-prune", action="store_true", help="run every cell, even those implied by a stronger fault")
     p.add_argument("--fail-on", choices=["never", "ungraceful", "integrity"], default="never",
                    help="exit 1 when a cell is this bad or worse (default: never; the matrix is a map)")
+    p.add_argument("--deadline", type=duration_arg, default=None, metavar="DURATION",
+                   help="the slowest answer a user accepts; slower ones make a cell ungraceful, 'too slow' "
+                        "(default: the stack's deadline, else the load's client timeout, 5s)")
+    p.add_argument("--baseline-error-rate", type=share_arg, default=0.01, metavar="SHARE",
+                   help="the most errors a steady baseline may have, e.g. 1%% or 0.01 (default 1%%)")
+    p.add_argument("--accept-unsteady-baseline", action="store_true",
+                   help="map the cells even when the baseline is not steady; every cell is then marked as "
+                        "judged against an unsteady baseline, and none implies another")
     from harness.commands.common import add_run_options
 
     # the matrix's load has no remote workers, and its cells are decided as it runs (no timeline to print)
@@ -44,7 +52,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     from harness.commands.common import check_output_paths, copy_junit, parse_pairs
     from harness.invariants import invariants_of
     from harness.matrix.catalogue import BY_NAME, CATALOGUE, OUTCOMES
-    from harness.matrix.driver import MatrixDriver, MatrixSettings
+    from harness.matrix.driver import MatrixDriver, MatrixSettings, steady_line
     from harness.matrix.render import render_matrix
     from harness.run.drill import run_one
     from harness.run.progress import Progress
@@ -81,15 +89,22 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         targets[link] = to.split("#", 1)[0]
     plugin = stack.audit.plugin if stack.audit else None
     invariants = sorted(invariants_of(plugin)) if plugin else []
+    from harness.load.config import DEFAULT_REQUEST_TIMEOUT_S
+
+    deadline_s = args.deadline or stack.deadline or DEFAULT_REQUEST_TIMEOUT_S
     settings = MatrixSettings(links=links, faults=faults, baseline_s=args.baseline, fault_s=args.fault_time,
-                              settle_s=args.settle, prune=not args.no_prune)
+                              settle_s=args.settle, prune=not args.no_prune, hang_ms=DEFAULT_REQUEST_TIMEOUT_S * 1000,
+                              deadline_ms=deadline_s * 1000, max_error_rate=args.baseline_error_rate,
+                              accept_unsteady=args.accept_unsteady_baseline)
     scenario = Scenario.model_validate({
         "title": f"Resilience matrix: {stack.name}",
         "plan": "Every link under every fault kind, one at a time, under steady load: which faults the "
-                "system absorbs, which it degrades gracefully under, which hurt users, which break data.",
+                "system absorbs, which it degrades gracefully under, which hurt users, which break data. "
+                "The baseline must be steady first: nothing ungraceful, few errors, p99 under the deadline.",
         "stack": str(stack.source) if stack.source else stack.name,
         "load": {"users": args.users, "spawn_rate": args.users},
-        "phases": [{"name": "matrix", "duration": settings.estimate_s()}],
+        "phases": [{"name": "baseline", "duration": settings.baseline_s, "expect": settings.steady_expect()},
+                   {"name": "matrix", "duration": settings.estimate_s() - settings.baseline_s}],
         "invariants": invariants,
     })
     scenario._stack = stack
@@ -103,6 +118,11 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     if journal["status"] == "error" or "matrix" not in journal:
         return journal["exit_code"] or 3
     matrix = journal["matrix"]
+    if matrix.get("stopped"):
+        render_matrix(matrix, journal, run_dir, args.fail_on)
+        print(f"FAILED: matrix stopped at the {steady_line(matrix['baseline'])}. No fault was injected: "
+              "fix the baseline first, or --accept-unsteady-baseline to map the cells against it")
+        return 1
     paths = render_matrix(matrix, journal, run_dir, args.fail_on)
     print_matrix(matrix)
     print(f"  matrix: {paths['html']}")
@@ -135,3 +155,9 @@ def print_matrix(matrix: dict) -> None:
         print(f"{link:<{width}}" + "".join(row))
     print(f"  * implied by a stronger fault on the same link; {matrix['runs']} cells run, "
           f"{matrix['pruned']} saved by pruning")
+    base = matrix.get("baseline") or {}
+    if base:
+        print(f"  baseline: n {base['n']}, error rate {base['error_rate']:.1%}, p99 {base['p99_ms']:.0f} ms; "
+              f"unaffected means {base['bounds']}; deadline {base['deadline_ms']:.0f} ms")
+    if base and not base.get("steady", True):
+        print(f"  every cell was judged against an unsteady baseline: {base['why']}")

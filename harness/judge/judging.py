@@ -20,7 +20,7 @@ from harness.schema.suggest import did_you_mean, known_list
 from harness.schema.thresholds import Threshold
 
 DEFAULT_SETTLE = 1.0
-THRESHOLD_FIELDS = ("error_rate", "ungraceful", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_latency",
+THRESHOLD_FIELDS = ("error_rate", "ungraceful", "slow", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_latency",
                     "throughput", "goodput")
 
 Timing = Mapping[str, tuple[float, float]]
@@ -61,7 +61,7 @@ def _is_event(name: str, threshold: Threshold) -> bool:
     """Counts of bad events and the worst latency are judged on the whole phase (no settle)."""
     if name == "max_latency":
         return True
-    counted = name == "ungraceful" or name.startswith(("codes.", "classes."))
+    counted = name in ("ungraceful", "slow") or name.startswith(("codes.", "classes."))
     return counted and threshold.unit != "%"
 
 
@@ -122,7 +122,8 @@ class _PhaseJudge:
                    secs: list[int], missing: str) -> ExpectationResult:
         stats = self.index.stats(secs, endpoint)
         base = self.index.stats(self.base_secs, endpoint) if self.base_secs else None
-        m = measure(name, threshold, stats, len(secs), base, len(self.base_secs))
+        deadline_ms = self.scenario.deadline_s() * 1000.0 if name == "slow" else None
+        m = measure(name, threshold, stats, len(secs), base, len(self.base_secs), deadline_ms=deadline_ms)
         if missing:
             return ExpectationResult(phase, endpoint, name, str(threshold), m.value, m.display, False, missing)
         if stats.n == 0 and name not in ("throughput", "goodput"):

@@ -51,17 +51,24 @@ def _rate(count: int, seconds: int) -> float:
 
 
 def measure(name: str, threshold: Threshold, stats: Stats, seconds: int,
-            baseline: Stats | None = None, baseline_seconds: int = 0) -> Measured:
+            baseline: Stats | None = None, baseline_seconds: int = 0, deadline_ms: float | None = None) -> Measured:
     """Measure expectation `name` ("error_rate", "codes.APPROVED", ...) on a window.
 
     `seconds` is how many seconds the window spans (for rates); `baseline`
-    is the baseline phase's window, needed by relative ('x') thresholds.
+    is the baseline phase's window, needed by relative ('x') thresholds;
+    `deadline_ms` the stack's deadline, which `slow` counts answers over.
     """
     share = threshold.unit == "%"
     if name == "error_rate":
         return _share_or_none(stats.error_rate, stats)
     if name == "ungraceful":
         return _count_or_share(stats.ungraceful, stats, share)
+    if name == "slow":
+        if deadline_ms is None:
+            raise KeyError("slow needs the stack's deadline")
+        m = _count_or_share(stats.slower_than(deadline_ms), stats, share)
+        m.display += f" over the {fmt(deadline_ms, 'ms')} deadline"
+        return m
     if name.startswith("codes."):
         return _count_or_share(stats.codes.get(name[6:], 0), stats, share)
     if name.startswith("classes."):

@@ -32,6 +32,10 @@ class Bounds:
         p99 = base.percentile_ms(99)
         return cls(max(ERROR_FACTOR * err, err + ERROR_SLACK), max(P99_FACTOR * p99, p99 + P99_SLACK_MS))
 
+    def capped(self, p99_ms: float) -> "Bounds":
+        """The same bounds with the p99's never above `p99_ms` (a deadline): twice a slow baseline is no yardstick."""
+        return Bounds(self.error_rate, min(self.p99_ms, p99_ms))
+
     def holds(self, s: Stats) -> bool:
         return s.n > 0 and s.error_rate <= self.error_rate + 1e-12 and s.percentile_ms(99) <= self.p99_ms
 

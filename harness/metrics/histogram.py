@@ -91,6 +91,13 @@ class Histogram:
                 return min(bucket_value(key), float(self.max_us))
         return float(self.max_us)
 
+    def count_over(self, value_us: float) -> int:
+        """How many recorded values are slower than `value_us` (at bucket resolution, exact at the top:
+        nothing counts when even the maximum is not over it)."""
+        if self.max_us <= value_us:
+            return 0
+        return sum(n for key, n in self.counts.items() if bucket_value(key) > value_us)
+
     def percentile_ms(self, q: float) -> float:
         return self.percentile(q) / 1000.0
 

@@ -81,6 +81,15 @@ class Stats:
     def ungraceful(self) -> int:
         return self.classes.get("ungraceful", 0)
 
+    def slower_than(self, deadline_ms: float) -> int:
+        """Answers (of any class) that took longer than `deadline_ms`: too slow for the user, whatever they said."""
+        return self.hist.count_over(deadline_ms * 1000.0)
+
+    @property
+    def timeouts(self) -> int:
+        """Requests the load gave up on at its client timeout (code "timeout")."""
+        return self.codes.get("timeout", 0)
+
     def code_share(self, code: str) -> float:
         return self.codes.get(code, 0) / self.n if self.n else 0.0
 

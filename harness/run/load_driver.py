@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.load.config import DEFAULT_REQUEST_TIMEOUT_S
 
 
 class LoadDriver:
@@ -52,7 +53,7 @@ class LoadDriver:
                 "classes": {k: list(v) for k, v in _classes_dict(classes).items()},
             },
             "retryable_codes": _retryable(stack),
-            "request_timeout_s": getattr(load, "request_timeout", None) or 5.0,
+            "request_timeout_s": getattr(load, "request_timeout", None) or DEFAULT_REQUEST_TIMEOUT_S,
             "run_time_s": plan.duration + extra_time + self.ramp_seconds(load) + 5,
         }
         workers = getattr(load, "workers", 0) or 0

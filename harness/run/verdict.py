@@ -78,6 +78,9 @@ def decide(journal: dict[str, Any], scenario: Any) -> dict[str, Any]:
         worst = min(failed_exp, key=_severity)  # min keeps time order among equals
         where = f"{worst['phase']}" + (f" {worst['endpoint']}" if worst.get("endpoint") else "")
         reasons.append(f"{len(failed_exp)} expectation(s) failed, worst: {where}: {worst.get('why') or worst['name']}")
+        unsteady = _unsteady_start(scenario, failed_exp)
+        if unsteady:
+            reasons.append(unsteady)
     if failed_inv:
         reasons.append(f"invariant(s) violated: {', '.join(i['name'] for i in failed_inv)}")
     if leftover_items:
@@ -89,6 +92,15 @@ def decide(journal: dict[str, Any], scenario: Any) -> dict[str, Any]:
     else:
         journal["status"], journal["exit_code"], journal["reason"] = "passed", 0, ""
     return journal
+
+
+def _unsteady_start(scenario: Any, failed: list[dict[str, Any]]) -> str:
+    """A first phase that failed before any fault was on: the steady state the drill measures against
+    did not hold, so what the faults did cannot be told apart from what was wrong already."""
+    first = scenario.phases[0] if scenario is not None and getattr(scenario, "phases", None) else None
+    if first is None or first.faults or not any(e.get("phase") == first.name for e in failed):
+        return ""
+    return f"{first.name} was not steady before any fault was on: later phases are judged against an unsteady start"
 
 
 def _lost_workers(journal: dict[str, Any]) -> list[dict[str, Any]]:

@@ -77,6 +77,7 @@ class ExpectBase(StrictModel):
     classes: dict[OutcomeClassName, CountOrShare] = Field(default_factory=dict)
     recovers_within: Duration | None = None
     retry_after: Literal["required"] | None = None
+    slow: CountOrShare | None = None  # answers slower than the stack's deadline (Scenario.deadline_s)
 
 
 class EndpointExpect(ExpectBase):
@@ -333,6 +334,14 @@ class Scenario(StrictModel):
     @property
     def duration(self) -> float:
         return sum(p.duration for p in self.phases)
+
+    def deadline_s(self) -> float:
+        """The slowest answer a user accepts: the stack's `deadline`, else the load's client timeout."""
+        from harness.load.config import DEFAULT_REQUEST_TIMEOUT_S
+
+        stack = self._stack if self._stack is not None else self.resolved_stack()
+        deadline = getattr(stack, "deadline", None)
+        return float(deadline or self.load.request_timeout or DEFAULT_REQUEST_TIMEOUT_S)
 
     def resolved_stack(self) -> Any:
         """The Stack this scenario runs on (loaded with the scenario, else now)."""

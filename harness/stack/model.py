@@ -156,6 +156,9 @@ class Stack(StrictModel):
     load: StackLoad | None = None
     metrics: list[MetricsSource] | None = None
     fault_proxy: FaultProxyConfig | None = None
+    # The slowest answer a user of this system will accept: answers slower than it are "too slow"
+    # (the `slow` expectation, and ungraceful in a matrix cell). None: the load's client timeout.
+    deadline: Duration | None = None
 
     _source: Path | None = PrivateAttr(default=None)
 

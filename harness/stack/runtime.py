@@ -120,6 +120,7 @@ class StackRuntime:
         """The stack as resolved, for the journal."""
         return {
             "name": self.stack.name,
+            "deadline_s": getattr(self.stack, "deadline", None),
             "fault_proxy": {"url": self.client.url if self.client else None,
                              "version": self.client.version() if self.client else None,
                              "external": bool(self.fault_proxy and self.fault_proxy.external)},
