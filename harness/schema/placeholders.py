@@ -13,7 +13,7 @@ from harness.schema.suggest import did_you_mean, unknown_name
 
 PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([^{}]+))?\}")
 SIMPLE = ("host", "port", "instance", "state_dir", "python", "stack_dir")
-WITH_ARG = ("link", "service")
+WITH_ARG = ("link", "link_address", "link_host", "link_port", "service")
 
 
 def placeholder_problems(text: str, links: Iterable[str], services: Iterable[str]) -> list[str]:
@@ -24,7 +24,7 @@ def placeholder_problems(text: str, links: Iterable[str], services: Iterable[str
         key, arg = m.group(1), m.group(2)
         if key in SIMPLE and arg is None:
             continue
-        if key == "link" and arg:
+        if key in ("link", "link_address", "link_host", "link_port") and arg:
             if arg not in links:
                 problems.append(f"placeholder {m.group(0)}: {unknown_name('link', arg, links)}")
             continue
@@ -32,7 +32,8 @@ def placeholder_problems(text: str, links: Iterable[str], services: Iterable[str
             if arg not in services:
                 problems.append(f"placeholder {m.group(0)}: {unknown_name('service', arg, services)}")
             continue
-        known = [f"{{{k}}}" for k in SIMPLE] + ["{link:FROM->TO}", "{service:NAME}"]
+        known = [f"{{{k}}}" for k in SIMPLE] + ["{link:FROM->TO}", "{link_address:FROM->TO}",
+                                                "{link_host:FROM->TO}", "{link_port:FROM->TO}", "{service:NAME}"]
         problems.append(f"unknown placeholder {m.group(0)}{did_you_mean('{' + key + '}', known)}; "
                         f"known: {', '.join(known)}")
     return problems

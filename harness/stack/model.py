@@ -45,11 +45,35 @@ Port = Annotated[
 
 
 class Health(StrictModel):
-    """How the runner knows an instance is up: GET path answers 200."""
+    """How the runner knows an instance is up: GET path answers 200; with `path: null`, a TCP
+    connection is accepted (a database, a cache: anything that speaks no HTTP)."""
 
-    path: str = "/healthz"
+    path: str | None = "/healthz"
     timeout: Duration = 20.0
     interval: Duration = 0.05
+
+
+ADDRESS = re.compile(r"^(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(?P<port>\d{1,5})$")
+
+
+def _address(value: Any) -> Any:
+    if value is None:
+        return None
+    m = ADDRESS.match(str(value)) if isinstance(value, str) else None
+    if not m or not 1 <= int(m.group("port")) <= 65535:
+        raise ValueError(f"expected HOST:PORT of a running service, e.g. 127.0.0.1:6379, got {value!r}")
+    return value
+
+
+Address = Annotated[str, BeforeValidator(_address)]
+
+
+class Build(StrictModel):
+    """Docker backend: build the service's image from a folder (Compose's `build:`)."""
+
+    context: str = "."  # relative to the stack file's folder
+    dockerfile: str = "Dockerfile"
+    args: dict[str, str] = Field(default_factory=dict)
 
 
 class Service(StrictModel):
@@ -63,6 +87,26 @@ class Service(StrictModel):
     health: Health = Field(default_factory=Health)
     restart_on_kill: bool = True
     image: str | None = None
+    build: Build | None = None
+    # A service already running, which chaosdrill never starts nor stops: a link's target, or the entry.
+    address: Address | None = None
+
+    @property
+    def running_elsewhere(self) -> bool:
+        return self.address is not None
+
+    @model_validator(mode="after")
+    def _running_elsewhere(self) -> "Service":
+        if self.address is None:
+            return self
+        started = [k for k in ("command", "image", "build") if getattr(self, k) is not None]
+        if started:
+            raise ValueError(f"a service with an address is already running: it takes no {', '.join(started)}")
+        if self.replicas != 1 or self.port != "auto":
+            raise ValueError("a service with an address is one instance at that address: no replicas, no port")
+        if "health" not in self.model_fields_set:
+            self.health = Health(path=None)  # reachable is enough unless the file says how to ask
+        return self
 
     @model_validator(mode="after")
     def _ports_fit(self) -> "Service":
@@ -78,6 +122,9 @@ class Link(StrictModel):
     from_: str | None = Field(None, alias="from")
     to: str | None = None
     description: str = ""
+    # A fixed port for the link's proxy on 127.0.0.1, so a system started outside chaosdrill can be
+    # pointed at it once and drilled again and again; None: a free port picked at each start.
+    listen: Annotated[int, Field(ge=1, le=65535)] | None = None
 
 
 class ClassRules(StrictModel):
@@ -267,8 +314,9 @@ def _check_stack(data: dict[str, Any], report: Report) -> None:
     for name, svc in services.items():
         if not isinstance(svc, dict):
             continue
-        if backend == "process" and "command" not in svc:
-            report(("services", name), "a service of the process backend needs a command")
+        if backend == "process" and "command" not in svc and "address" not in svc:
+            report(("services", name), "a service of the process backend needs a command (or an address, "
+                                       "when it is already running)")
         command = svc.get("command")
         if isinstance(command, list):
             for i, arg in enumerate(command):

@@ -45,6 +45,11 @@ def render(text: str, ctx: TemplateContext, where: str) -> str:
             return sys.executable
         if key == "link" and arg:
             return ctx.link_url(arg)
+        if key in ("link_address", "link_host", "link_port") and arg:
+            # any protocol: redis://{link_address:app->cache}/0, DB_HOST={link_host:app->db}
+            address = ctx.link_url(arg).split("://", 1)[-1]
+            host, _, port = address.rpartition(":")
+            return {"link_address": address, "link_host": host, "link_port": port}[key]
         if key == "service" and arg:
             return ctx.service_url(arg)
         if key in ctx.extra and arg is None:
