@@ -4,7 +4,7 @@ On a fresh machine with Python 3.11 and pip this is the whole setup: the
 Python packages (`pip install -e '.[test]'`), then the Debian packages the
 suite drives for real (Chromium and ChromeDriver for the report and web-view
 checks, tmux for the console, podman and its helpers for the Docker-API
-engine), then pytest.
+engine, redis-server for an own-system drill over a non-HTTP link), then pytest.
 System packages are installed with apt-get when this runs as root; when it
 cannot, it names the missing ones in one line and exits 2, rather than
 letting dozens of tests error out one by one.
@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEBIAN_PACKAGES = (
     "chromium", "chromium-driver",  # report and web view in a real browser
     "tmux",  # the game day console driven like a terminal
+    "redis-server",  # a team's own system with a real non-HTTP store behind a link (tests/own_system)
     # the Docker-API engine the docker backend's tests run against (shared/notes: podman on this machine)
     "podman", "runc", "conmon", "netavark", "aardvark-dns", "catatonit", "iptables", "uidmap",
     "fuse-overlayfs", "slirp4netns", "busybox-static",

@@ -80,6 +80,9 @@ def add_run_options(p: argparse.ArgumentParser, with_profile: bool = True, with_
                    help="use this Toxiproxy-compatible server (default: $TOXIPROXY_URL or a built-in one)")
     p.add_argument("--backend", choices=["process", "docker"], default=None,
                    help="run the stack as processes or containers (default: the stack's backend)")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="let a stack's already-running services (address:) be on other hosts; without it "
+                        "load and faults go to this machine only")
     if with_master:
         p.add_argument("--master-bind", default=None, metavar="HOST",
                        help="address the Locust master listens on for remote workers (scenario load.workers; "
@@ -197,7 +200,7 @@ def run_suite(loaded: list[tuple[Path, Any]], args: argparse.Namespace, service_
     worst = 0
     for path, scenario in loaded:
         journal, run_dir = run_one(path, scenario, args.report_dir, service_args, replicas, args.fault_proxy, progress,
-                                   strict_load=getattr(args, "strict_load", False),
+                                   strict_load=getattr(args, "strict_load", False), allow_remote=args.allow_remote,
                                    backend=args.backend, master=(args.master_bind, args.master_port))
         outcomes.append((journal, run_dir))
         worst = _combine(worst, journal["exit_code"])

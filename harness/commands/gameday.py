@@ -32,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--web-port", type=port_or_off, default=0,
                    help="port of the read-only web view on 127.0.0.1 (default 0: any free port; -1: none)")
     p.add_argument("--backend", choices=["process", "docker"], default=None, help="how to run the stack")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="let the stack's already-running services (address:) be on other hosts")
     p.add_argument("--fault-proxy", default=None, metavar="URL",
                    help="use this Toxiproxy-compatible server (default: $TOXIPROXY_URL or a built-in one)")
     p.add_argument("--service-arg", action="append", default=[], metavar="SERVICE=ARG",
@@ -67,7 +69,7 @@ def cmd_gameday(args: argparse.Namespace) -> int:
     opts = GamedayOptions(
         stack=args.stack, scenario=args.scenario, users=args.users, spawn_rate=args.spawn_rate,
         report_dir=args.report_dir, web_port=None if args.web_port < 0 else args.web_port,
-        fault_proxy_url=args.fault_proxy, backend=args.backend,
+        fault_proxy_url=args.fault_proxy, backend=args.backend, allow_remote=args.allow_remote,
         service_args=parse_pairs(args.service_arg, "--service-arg"),
         replicas=parse_pairs(args.replicas, "--replicas", as_int=True),
         progress=Progress(),

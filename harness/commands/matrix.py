@@ -114,7 +114,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     journal, run_dir = run_one(Path(f"matrix-{stack.name}.yaml"), scenario, args.report_dir, service_args, replicas,
                                args.fault_proxy,
                                Progress(quiet=args.quiet), backend=args.backend, driver=driver,
-                               run_name=f"matrix-{stack.name}")
+                               run_name=f"matrix-{stack.name}", allow_remote=args.allow_remote)
     if journal["status"] == "error" or "matrix" not in journal:
         return journal["exit_code"] or 3
     matrix = journal["matrix"]

@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--replicas", action="append", default=[], metavar="SERVICE=N")
     up.add_argument("--service-arg", action="append", default=[], metavar="SERVICE=ARG")
     up.add_argument("--fault-proxy", default=None, metavar="URL")
+    up.add_argument("--allow-remote", action="store_true",
+                    help="let the stack's already-running services (address:) be on other hosts")
     up.add_argument("--backend", choices=["process", "docker"], default=None,
                     help="processes or containers (default: the stack's backend)")
     up.set_defaults(func=cmd_up, preload=MODEL_MODULES)
@@ -35,17 +37,17 @@ def cmd_up(args: argparse.Namespace) -> int:
     stack = load_stack(args.stack)
     replicas = parse_pairs(args.replicas, "--replicas", as_int=True)
     service_args = parse_pairs(args.service_arg, "--service-arg")
-    return asyncio.run(_up(stack, replicas, service_args, args.fault_proxy, args.backend))
+    return asyncio.run(_up(stack, replicas, service_args, args.fault_proxy, args.backend, args.allow_remote))
 
 
-async def _up(stack, replicas, service_args, fault_proxy, backend) -> int:
+async def _up(stack, replicas, service_args, fault_proxy, backend, allow_remote: bool = False) -> int:
     """The stack in a session of its own: faults posted to its fault proxy by any Toxiproxy client
     are ended by the watchdog if this process dies, like a drill's."""
     from harness.run.session import RunSession, SessionOptions
 
     session = RunSession(stack, f"stack-{os.getpid()}",
                          SessionOptions(kind="stack", replicas=replicas, service_args=service_args,
-                                        fault_proxy_url=fault_proxy, backend=backend))
+                                        fault_proxy_url=fault_proxy, backend=backend, allow_remote=allow_remote))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

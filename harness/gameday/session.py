@@ -59,6 +59,7 @@ class GamedayOptions:
     service_args: dict[str, list[str]] = field(default_factory=dict)
     replicas: dict[str, int] = field(default_factory=dict)
     backend: str | None = None
+    allow_remote: bool = False
     progress: Progress = field(default_factory=Progress)
 
 
@@ -87,7 +88,7 @@ class GameDay:
             self.stack, self.journal.run_id,
             SessionOptions(kind="gameday", log_dir=self.run_dir / "logs", replicas=opts.replicas,
                            service_args=opts.service_args, fault_proxy_url=opts.fault_proxy_url,
-                           backend=opts.backend),
+                           backend=opts.backend, allow_remote=opts.allow_remote),
             journal=self.journal, events=self.events)
         self.session.on_load_stopped.append(self.collect_metrics)
         faults = self.session.faults

@@ -26,7 +26,8 @@ def slug(text: str) -> str:
 def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, replicas: dict,
             fault_proxy: str | None, progress: Progress, backend: str | None = None,
             driver: Any = None, run_name: str | None = None,
-            master: tuple[str | None, int | None] = (None, None), strict_load: bool = False) -> tuple[dict, Path]:
+            master: tuple[str | None, int | None] = (None, None), strict_load: bool = False,
+            allow_remote: bool = False) -> tuple[dict, Path]:
     """One drill end to end. A `driver` (the matrix) applies faults itself and may
     return extra journal sections from its `sections()`."""
     from harness.run.execution import Interrupted, RunOptions, execute
@@ -46,7 +47,8 @@ def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, rep
     progress.event(f"plan: {' '.join(scenario.plan.split())}")
     opts = RunOptions(run_dir=run_dir, service_args=service_args, replicas=replicas,
                       fault_proxy_url=fault_proxy, backend=backend, progress=progress,
-                      abort_check=abort_check(), driver=driver, master_bind=master[0], master_port=master[1])
+                      abort_check=abort_check(), driver=driver, master_bind=master[0], master_port=master[1],
+                      allow_remote=allow_remote)
     try:
         asyncio.run(execute(plan, journal, opts))
     except Interrupted:

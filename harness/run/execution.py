@@ -42,6 +42,7 @@ class RunOptions:
     driver: Callable[[Any], Any] | None = None  # drives faults itself instead of the plan (matrix)
     master_bind: str | None = None  # where the Locust master listens for remote workers
     master_port: int | None = None
+    allow_remote: bool = False  # services at addresses on other hosts
 
 
 class Interrupted(Exception):
@@ -56,7 +57,8 @@ async def execute(plan: Plan, journal: Journal, opts: RunOptions) -> None:
     session = RunSession(
         plan.stack, journal.run_id,
         SessionOptions(kind="run", log_dir=opts.run_dir / "logs", replicas=opts.replicas,
-                       service_args=opts.service_args, fault_proxy_url=opts.fault_proxy_url, backend=opts.backend),
+                       service_args=opts.service_args, fault_proxy_url=opts.fault_proxy_url, backend=opts.backend,
+                       allow_remote=opts.allow_remote),
         journal=journal, events=events,
     )
     with cancel_on_signals(events, "stopping the drill, removing faults, stopping services...") as received:

@@ -61,6 +61,7 @@ class SessionOptions:
     service_args: dict[str, list[str]] = field(default_factory=dict)
     fault_proxy_url: str | None = None
     backend: str | None = None  # process | docker; None: the stack's
+    allow_remote: bool = False  # services at addresses on other hosts (--allow-remote)
 
 
 def changed_by_options(options: SessionOptions) -> dict[str, Any]:
@@ -90,7 +91,8 @@ class RunSession:
             stack,
             StackOptions(log_dir=self.options.log_dir, replicas=self.options.replicas,
                          extra_args=self.options.service_args, fault_proxy_url=self.options.fault_proxy_url,
-                         on_event=lambda kind, message, data: self.events.emit(kind, message, data)),
+                         on_event=lambda kind, message, data: self.events.emit(kind, message, data),
+                         allow_remote=self.options.allow_remote),
             state=self.state, backend=self.options.backend,
         )
         self.faults = FaultKeeper(self.runtime, self.journal, self.events, clock=self.clock)

@@ -75,6 +75,10 @@ def check_scenario(data: dict[str, Any], report: Report, stack: Any = None) -> N
                 report(("phases", i, "faults", j, "link"), unknown_name("link", link, links))
             if isinstance(service, str) and service not in stack.services:
                 report(("phases", i, "faults", j, "service"), unknown_name("service", service, services))
+            elif isinstance(service, str) and stack.services[service].address is not None:
+                report(("phases", i, "faults", j, "service"),
+                       f"service {service!r} is already running at {stack.services[service].address} (address:), "
+                       "not started by chaosdrill, so it cannot be killed, paused or restarted; fault a link to it")
             instance = fault.get("instance")
             if (isinstance(service, str) and service in stack.services and isinstance(instance, int)
                     and not isinstance(instance, bool) and instance >= stack.services[service].replicas):

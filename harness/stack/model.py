@@ -17,7 +17,8 @@ from harness.errors import UsageError
 from harness.schema.base import Duration, StrictModel
 from harness.schema.loading import Report, read_source, validate_source
 from harness.schema.names import instance_name
-from harness.schema.errors import FileError
+from harness.schema.errors import FileError, issue_at
+from harness.schema.yaml_source import YamlSource
 from harness.schema.placeholders import placeholder_problems
 from harness.schema.suggest import unknown_name
 
@@ -105,7 +106,8 @@ class Service(StrictModel):
         if self.replicas != 1 or self.port != "auto":
             raise ValueError("a service with an address is one instance at that address: no replicas, no port")
         if "health" not in self.model_fields_set:
-            self.health = Health(path=None)  # reachable is enough unless the file says how to ask
+            # reachable is enough unless the file says how to ask; it is up already, or it is not
+            self.health = Health(path=None, timeout=5.0)
         return self
 
     @model_validator(mode="after")
@@ -116,15 +118,29 @@ class Service(StrictModel):
         return self
 
 
+def _listen(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
+        return value
+    if isinstance(value, str) and ADDRESS.match(value) and 1 <= int(value.rpartition(":")[2]) <= 65535:
+        return value
+    raise ValueError(f"expected a port 1-65535 or HOST:PORT for the link's proxy to listen on, got {value!r}")
+
+
 class Link(StrictModel):
     """A proxied dependency edge; from/to default to the two sides of its key "from->to"."""
 
     from_: str | None = Field(None, alias="from")
     to: str | None = None
     description: str = ""
-    # A fixed port for the link's proxy on 127.0.0.1, so a system started outside chaosdrill can be
-    # pointed at it once and drilled again and again; None: a free port picked at each start.
-    listen: Annotated[int, Field(ge=1, le=65535)] | None = None
+    # A fixed port for the link's proxy (on 127.0.0.1, or "HOST:PORT" for a fault proxy elsewhere, e.g.
+    # 0.0.0.0:6380 in a cluster's Toxiproxy), so a system started outside chaosdrill can be pointed at it
+    # once and drilled again and again; None: a free port picked at each start.
+    listen: Annotated[int | str, BeforeValidator(_listen)] | None = None
+
+    def listen_address(self) -> str | None:
+        if self.listen is None:
+            return None
+        return f"127.0.0.1:{self.listen}" if isinstance(self.listen, int) else self.listen
 
 
 class ClassRules(StrictModel):
@@ -168,6 +184,9 @@ class AuditStep(StrictModel):
 
 class Audit(StrictModel):
     plugin: str
+    # where the plugin's invariants are when they are not built in: a .py file (relative to the stack
+    # file) or an importable module; importing it registers them (harness/invariants/modules.py)
+    module: str | None = None
     endpoints: dict[str, AuditEndpoint]
     before: list[AuditStep] = Field(default_factory=list)
 
@@ -208,6 +227,20 @@ class Stack(StrictModel):
     deadline: Duration | None = None
 
     _source: Path | None = PrivateAttr(default=None)
+    # client->ENTRY links the file declares to fix their port: the runner still makes them
+    _edge_listen: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _edges_declared(self) -> "Stack":
+        for key in [k for k in self.links if k.startswith(f"{EDGE_FROM}->")]:
+            link = self.links.pop(key)
+            if link.listen is not None:
+                self._edge_listen[key] = str(link.listen_address())
+        return self
+
+    def edge_listen(self, name: str) -> str | None:
+        """The fixed listen address of an edge link (client->ENTRY), if the file gives one."""
+        return self._edge_listen.get(name)
 
     @model_validator(mode="after")
     def _link_ends_from_keys(self) -> "Stack":
@@ -255,6 +288,7 @@ class Stack(StrictModel):
                     for name, svc in self.services.items()}
         copy = self.model_copy(update={"services": services})
         copy._source = self._source
+        copy._edge_listen = dict(self._edge_listen)
         return copy
 
 
@@ -297,8 +331,11 @@ def _check_stack(data: dict[str, Any], report: Report) -> None:
             report(("links", key), f"a link is named 'FROM->TO' (e.g. 'api->db'), got '{key}'")
             continue
         if m.group("from") == EDGE_FROM and EDGE_FROM not in services:
+            if set(body) <= {"listen", "description"} and "listen" in body:
+                continue  # the runner makes it; the file only fixes its port (validated with the model)
             report(("links", key), f"links from '{EDGE_FROM}' are made by the runner (the load's way in to the "
-                   f"entry service); name the entry with `entry:` instead")
+                   f"entry service); name the entry with `entry:` instead (or give such a link only `listen:`, "
+                   "to fix the port the load enters by)")
             continue
         for side, group in (("from", "from"), ("to", "to")):
             given = body.get(side)
@@ -415,13 +452,32 @@ def resolve_stack_path(ref: str | Path, base_dir: Path | None = None) -> Path:
     raise UsageError(f"{unknown_name('stack', text, builtin_stacks())}; or give the path of a stack file")
 
 
+def _import_audit_module(source: YamlSource, base_dir: Path) -> list:
+    """Import the stack's own invariants (audit.module) first, so its plugin is known to the checks."""
+    from harness.invariants.modules import ModuleProblem, import_invariants_module
+
+    audit = source.data.get("audit") if isinstance(source.data, dict) else None
+    spec = audit.get("module") if isinstance(audit, dict) else None
+    if not isinstance(spec, str):
+        return []
+    try:
+        import_invariants_module(spec, base_dir)
+    except ModuleProblem as exc:
+        return [issue_at(source, ("audit", "module"), str(exc))]
+    return []
+
+
 def validate_stack_file(path: Path) -> tuple[Stack | None, list]:
     """The stack (None if invalid) and every issue in the file, for `validate`."""
     try:
         source = read_source(path)
     except FileError as exc:
         return None, exc.issues
+    module_issues = _import_audit_module(source, path.resolve().parent)
     stack, issues = validate_source(source, Stack, semantic=_check_stack)
+    issues = [*module_issues, *issues]
+    if stack is not None and module_issues:
+        stack = None
     if stack is not None:
         stack._source = path.resolve()
         issues = _resolve_locustfile(stack, source)
@@ -431,7 +487,6 @@ def validate_stack_file(path: Path) -> tuple[Stack | None, list]:
 
 
 def _resolve_locustfile(stack: Stack, source: Any) -> list:
-    from harness.schema.errors import issue_at
     from harness.schema.locustfiles import locustfile_problem
 
     if stack.load is None or stack.load.locustfile.startswith(BUILTIN_LOCUSTFILE_PREFIX):

@@ -62,3 +62,20 @@ def ensure_free(port: int, what: str, host: str = "127.0.0.1") -> None:
             s.bind((host, port))
         except OSError as exc:
             raise UsageError(f"{what}: port {host}:{port} is in use ({exc.strerror})") from None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or an address) is this machine's loopback: every address it resolves to is.
+    A name that does not resolve is not (the run will say it cannot reach it)."""
+    import ipaddress
+    import socket
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)

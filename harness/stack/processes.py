@@ -69,7 +69,7 @@ class Instance(InstanceAddress):
     argv: list[str]
     env: dict[str, str]
     log_path: Path
-    health_path: str = "/healthz"
+    health_path: str | None = "/healthz"  # None: a TCP connection accepted is healthy
     popen: subprocess.Popen | None = field(default=None, repr=False)
     paused: bool = False
 
@@ -153,3 +153,27 @@ class Instance(InstanceAddress):
         except OSError:
             return ""
         return "\n".join(text.strip().splitlines()[-lines:])
+
+
+@dataclass
+class RunningService(Instance):
+    """A service already running at an address (a stack's `address:`): chaosdrill reaches it,
+    proxies links to it, and never starts, signals or stops it."""
+
+    def start(self) -> None:
+        self.paused = False
+
+    def running(self) -> bool:
+        return True
+
+    def exit_code(self) -> int | None:
+        return None
+
+    def signal(self, sig: int) -> None:
+        pass  # not ours to signal: scenarios refuse process faults on it before anything starts
+
+    def stop(self, grace: float = 3.0) -> None:
+        pass
+
+    def log_tail(self, lines: int = 5) -> str:
+        return ""

@@ -24,8 +24,9 @@ from harness.errors import ChaosdrillError, HarnessError, UsageError
 from harness.proxy_client.client import FaultProxyClient, looks_like_toxiproxy_version
 from harness.proxy_client.launcher import FaultProxyServer, external_url, start_builtin
 from harness.stack.model import EDGE_FROM, Stack, fixed_port_clashes
-from harness.stack.ports import ensure_free, free_port, reserve
-from harness.stack.processes import Instance
+from harness.proxy.addresses import split_host_port
+from harness.stack.ports import ensure_free, free_port, is_loopback, reserve
+from harness.stack.processes import Instance, RunningService
 from harness.stack.templating import TemplateContext, render
 from harness.state import RunState
 
@@ -59,6 +60,7 @@ class StackOptions:
     extra_args: dict[str, list[str]] = field(default_factory=dict)
     fault_proxy_url: str | None = None
     on_event: Callable[[str, str, dict], None] | None = None  # (type, message, data)
+    allow_remote: bool = False  # services at addresses on other hosts (--allow-remote)
 
 
 def check_service_options(stack: Any, extra_args: dict, replicas: dict) -> None:
@@ -159,7 +161,7 @@ class StackRuntime:
         for layer in self._start_layers():
             for inst in layer:
                 inst.start()
-                if self.state:
+                if self.state and inst.pid is not None:
                     self.state.add_process(inst.name, inst.pid)
             try:
                 await asyncio.gather(*(self._wait_healthy(i) for i in layer))
@@ -180,6 +182,9 @@ class StackRuntime:
         self._check_options()
         self._check_fixed_ports()
         for name, svc in stack.services.items():
+            if svc.address is not None:
+                self.instances[name] = [self._running_elsewhere(name, svc.address, svc.health.path)]
+                continue
             count = svc.replicas
             group = []
             for index in range(count):
@@ -205,6 +210,14 @@ class StackRuntime:
                 )
             self.instances[name] = group
 
+    def _running_elsewhere(self, name: str, address: str, health_path: str | None) -> Instance:
+        host, port = split_host_port(address)
+        if not self.options.allow_remote and not is_loopback(host):
+            raise UsageError(f"stack {self.stack.name}: services.{name}.address {address} is not on this machine; "
+                             "chaosdrill sends load and faults to another host only with --allow-remote")
+        return RunningService(service=name, index=0, host=host, port=port, argv=[], env={},
+                              log_path=self.log_dir / f"{name}-0.log", health_path=health_path)
+
     def _check_fixed_ports(self) -> None:
         """Two instances given one fixed port fail as one line, and `auto` never picks a fixed port.
 
@@ -213,9 +226,12 @@ class StackRuntime:
         """
         owner, clashes = fixed_port_clashes([(name, int(svc.port), svc.replicas)
                                              for name, svc in self.stack.services.items()
-                                             if svc.port not in ("auto", None)])
+                                             if svc.port not in ("auto", None)]
+                                            + [(f"links.{name}.listen", link.listen, 1)
+                                               for name, link in self.stack.links.items()
+                                               if isinstance(link.listen, int)])
         for name, problem in clashes:
-            raise UsageError(f"service {name}: {problem}")
+            raise UsageError(f"{name if name.startswith('links.') else 'service ' + name}: {problem}")
         reserve(owner)
 
     async def _start_fault_proxy(self) -> None:
@@ -263,13 +279,15 @@ class StackRuntime:
         assert self.client is not None
         for name, link in self.stack.links.items():
             target = self.instance(link.to, 0)
-            self.links[name] = self._make_proxy(name, link.from_, target)
+            self.links[name] = self._make_proxy(name, link.from_, target, self._listen_at(name, link.listen_address()))
         for inst in self.instances[self.stack.entry]:
             name = f"{EDGE_FROM}->{inst.name}"
-            self.edges.append(self._make_proxy(name, EDGE_FROM, inst))
+            self.edges.append(self._make_proxy(name, EDGE_FROM, inst, self._listen_at(name, self.stack.edge_listen(name))))
         # Now every address is known: render commands and environments.
         for name, group in self.instances.items():
             svc = self.stack.services[name]
+            if svc.address is not None:
+                continue  # running already, with its own configuration
             for inst in group:
                 ctx = TemplateContext(
                     host=inst.host,
@@ -285,12 +303,25 @@ class StackRuntime:
                 inst.argv += self.options.extra_args.get(name, [])
                 inst.env = {k: render(v, ctx, f"{where}.env.{k}") for k, v in svc.env.items()}
 
-    def _make_proxy(self, name: str, source: str, target: Instance) -> LinkRuntime:
+    def _listen_at(self, name: str, fixed: str | None) -> str:
+        """Where a link's proxy listens: a free port, or the fixed one a system started by hand points at
+        (one line when it is taken; another host's address only with --allow-remote)."""
+        if fixed is None:
+            return f"{HOST}:0"
+        host, port = split_host_port(fixed)
+        if not is_loopback(host) and not self.options.allow_remote and host not in ("0.0.0.0", "::"):
+            raise UsageError(f"stack {self.stack.name}: links.{name}.listen {fixed} is not on this machine; "
+                             "give a port, or run with --allow-remote")
+        if self.fault_proxy is not None and not self.fault_proxy.external:
+            ensure_free(port, f"links.{name}.listen")
+        return fixed
+
+    def _make_proxy(self, name: str, source: str, target: Instance, listen: str = f"{HOST}:0") -> LinkRuntime:
         assert self.client is not None
         pname = proxy_name(name)
         if self.state:
             self.state.add_proxy(pname)
-        info = self.client.create_proxy(pname, upstream=f"{target.host}:{target.port}", listen=f"{HOST}:0")
+        info = self.client.create_proxy(pname, upstream=f"{target.host}:{target.port}", listen=listen)
         return LinkRuntime(name, source, target.name, pname, info.listen, info.upstream)
 
     def _link_url(self, name: str, service: str) -> str:
@@ -325,7 +356,8 @@ class StackRuntime:
         svc = self.stack.services[inst.service]
         timeout = float(svc.health.timeout)
         interval = float(svc.health.interval)
-        url = inst.url + inst.health_path
+        path = inst.health_path
+        where = inst.url + path if path is not None else f"{inst.host}:{inst.port}"
         deadline = time.monotonic() + timeout
         last = "no answer"
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
@@ -340,16 +372,24 @@ class StackRuntime:
                         raise UsageError(f"--service-arg {inst.service}={' '.join(added)}: {message}")
                     raise HarnessError(message)
                 try:
-                    async with session.get(url) as resp:
+                    if path is None:  # any TCP service: accepting a connection is being up
+                        _, writer = await asyncio.wait_for(asyncio.open_connection(inst.host, inst.port), 2)
+                        writer.close()
+                        return
+                    async with session.get(inst.url + path) as resp:
                         if resp.status == 200:
                             return
                         last = f"HTTP {resp.status}"
                 except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-                    last = type(exc).__name__
+                    last = (exc.strerror if isinstance(exc, OSError) and exc.strerror else None) or type(exc).__name__
                 await asyncio.sleep(interval)
+        if isinstance(inst, RunningService):
+            raise HarnessError(f"service {inst.name} at {svc.address} does not answer ({last} at {where} for "
+                               f"{timeout:g}s); the stack names it as already running (address:), so chaosdrill "
+                               "does not start it: start it first")
         tail = inst.log_tail(3)
         raise HarnessError(
-            f"service {inst.name} did not become healthy at {url} within {timeout:g}s (last: {last})"
+            f"service {inst.name} did not become healthy at {where} within {timeout:g}s (last: {last})"
             + (f"; its log ({inst.log_path}) ends: {tail}" if tail else "")
         )
 

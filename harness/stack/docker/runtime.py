@@ -157,6 +157,10 @@ class DockerStackRuntime(StackRuntime):
         stack = self.stack
         self._check_options()
         for name, svc in stack.services.items():
+            if svc.address is not None:
+                raise UsageError(f"stack {stack.name}: services.{name}.address: a service already running is "
+                                 "reached by the process backend (its fault proxy runs on this machine); run "
+                                 "with --backend process, or give the service an image")
             count = svc.replicas
             cport = SERVICE_PORT_DEFAULT if svc.port in (None, "auto") else int(svc.port)
             group = []
