@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.judge.load_cpu import describe, mark_expectations, saturation
+from harness.judge.score import drill_score, matrix_score
 from harness.metrics.series import Series
 
 
@@ -72,7 +73,7 @@ def decide(journal: dict[str, Any], scenario: Any) -> dict[str, Any]:
     leftover_items = [*left.get("toxics", []), *left.get("disabled_proxies", []), *left.get("paused", [])]
 
     if journal.get("status") in ("aborted", "error"):
-        return journal
+        return _scored(journal)
     reasons = []
     if failed_exp:
         worst = min(failed_exp, key=_severity)  # min keeps time order among equals
@@ -91,6 +92,14 @@ def decide(journal: dict[str, Any], scenario: Any) -> dict[str, Any]:
         journal["status"], journal["exit_code"], journal["reason"] = "failed", 1, "; ".join(reasons)
     else:
         journal["status"], journal["exit_code"], journal["reason"] = "passed", 0, ""
+    return _scored(journal)
+
+
+def _scored(journal: dict[str, Any]) -> dict[str, Any]:
+    """The resilience score (docs/score.md) of what was judged, and of a matrix's cells."""
+    journal["score"] = drill_score(journal)
+    if isinstance(journal.get("matrix"), dict):
+        journal["matrix"]["score"] = matrix_score(journal["matrix"])
     return journal
 
 
