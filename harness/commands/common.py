@@ -200,7 +200,8 @@ def run_suite(loaded: list[tuple[Path, Any]], args: argparse.Namespace, service_
     worst = 0
     for path, scenario in loaded:
         journal, run_dir = run_one(path, scenario, args.report_dir, service_args, replicas, args.fault_proxy, progress,
-                                   strict_load=getattr(args, "strict_load", False), allow_remote=args.allow_remote,
+                                   strict_load=getattr(args, "strict_load", False),
+                                   allow_remote=getattr(args, "allow_remote", False),
                                    backend=args.backend, master=(args.master_bind, args.master_port))
         outcomes.append((journal, run_dir))
         worst = _combine(worst, journal["exit_code"])

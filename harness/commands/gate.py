@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", default="gate", help="profile to apply (default: gate; 'none' for full length)")
     p.add_argument("--only", action="append", default=[], metavar="NAME",
                    help="run only scenarios whose file name contains NAME (repeatable)")
+    p.add_argument("--baseline", type=Path, default=None, metavar="DIR",
+                   help="compare with an earlier gate's report folder (or a run folder, a journal) after the "
+                        "run, as `chaosdrill compare` does; a regression makes the gate fail (exit 1)")
     from harness.commands.common import add_run_options
 
     add_run_options(p, with_profile=False)
@@ -73,6 +76,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
     check_output_paths(args)
     check_master_address(args)
+    if args.baseline is not None and not args.baseline.exists():
+        raise UsageError(f"--baseline {args.baseline}: no such file or folder")
     files = scenario_files(args.directory, args.only)
     service_args = parse_pairs(args.service_arg, "--service-arg")
     replicas = parse_pairs(args.replicas, "--replicas", as_int=True)
@@ -94,4 +99,13 @@ def cmd_gate(args: argparse.Namespace) -> int:
     passed = sum(1 for j, _ in outcomes if j["status"] == "passed")
     print(f"gate: {passed}/{len(outcomes)} passed in {time.monotonic() - started:.0f}s — "
           f"{'PASS' if worst == 0 else 'FAIL'}")
+    if args.baseline is not None and worst != 130:
+        from harness.commands.compare import compare_and_say
+        from harness.compare import drill_name, read_side
+
+        # NEW is this gate's own runs, not whatever older runs share --report-dir
+        this_gate = {drill_name(journal): journal for journal, _ in outcomes}
+        if compare_and_say(read_side(args.baseline, "--baseline"), this_gate, str(args.baseline),
+                           "this gate") and worst == 0:
+            return 1
     return worst

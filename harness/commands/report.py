@@ -9,7 +9,6 @@ reports next to it, plus a suite index.html and one junit.xml in --out.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -32,29 +31,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_report)
 
 
-def load_journal(path: Path) -> dict[str, Any]:
-    """The journal at `path`, or a UsageError naming what is wrong with it."""
-    if path.is_dir():
-        path = path / "journal.json"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such journal file") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: not a chaosdrill journal (not UTF-8 text: {exc.reason} at byte {exc.start})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
-    if not isinstance(data, dict) or data.get("format") != "chaosdrill-journal":
-        raise UsageError(f"{path}: not a chaosdrill journal (\"format\" is not \"chaosdrill-journal\")")
-    if data.get("version") != 1:
-        raise UsageError(f"{path}: journal version {data.get('version')!r} is not supported (expected 1)")
-    return data
-
-
 def run_folder(path: Path, out: Path | None) -> Path:
     """Where one run of a suite is rendered: its own folder, never shared with another journal.
 
@@ -71,8 +47,10 @@ def run_folder(path: Path, out: Path | None) -> Path:
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.report import render_all, render_suite
 
+    from harness.run.journal import read_journal
+
     paths = [p / "journal.json" if p.is_dir() else p for p in args.journals]
-    loaded = [(load_journal(p), p) for p in paths]
+    loaded = [(read_journal(p), p) for p in paths]
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out}: is a file; give a folder to write the reports into")
     if args.junit is not None and args.junit.is_dir():

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
+from harness.judge.score import score_of, suite_score
 from harness.report import formatting as fmt
 from harness.report import junit
 from harness.report.html import render_index, render_report
@@ -89,11 +90,13 @@ def suite_context(journals: list[dict[str, Any]]) -> dict[str, str]:
     versions = sorted({str(env["chaosdrill"]) for env in envs if env.get("chaosdrill")})
     return {"when": fmt.when(starts[0], ends[-1] if ends else None) if starts else "",
             "drill_time": fmt.duration(total) if journals else "",
-            "hosts": "; ".join(hosts), "versions": ", ".join(versions)}
+            "hosts": "; ".join(hosts), "versions": ", ".join(versions),
+            "score": "" if (score := suite_score(journals)) is None else str(score)}
 
 
 def read_counts(journal: dict[str, Any]) -> dict[str, int]:
     exps = journal.get("expectations") or []
     invs = journal.get("invariants") or []
     return {"exp_ok": sum(1 for e in exps if e.get("passed")), "exp_total": len(exps),
-            "inv_ok": sum(1 for i in invs if i.get("passed")), "inv_total": len(invs)}
+            "inv_ok": sum(1 for i in invs if i.get("passed")), "inv_total": len(invs),
+            "score": score_of(journal)}

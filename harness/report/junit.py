@@ -25,6 +25,11 @@ def testsuite(journal: dict[str, Any]) -> ET.Element:
     for key in ("run_id", "status", "reason", "started_at"):
         if journal.get(key) not in (None, ""):
             ET.SubElement(props, "property", name=key, value=str(journal[key]))
+    score = journal.get("score") if isinstance(journal.get("score"), dict) else None
+    if score is not None:  # the resilience score (docs/score.md) and its classes, for CI dashboards
+        ET.SubElement(props, "property", name="score", value=str(score["value"]))
+        for cls, tally in score.get("classes", {}).items():
+            ET.SubElement(props, "property", name=f"score.{cls}", value=f"{tally['passed']}/{tally['judged']}")
     tests = failures = errors = 0
     for exp in journal.get("expectations") or []:
         case = ET.SubElement(suite, "testcase", name=fmt.expectation_title(exp), classname=name, time="0")

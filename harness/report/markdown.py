@@ -47,7 +47,8 @@ def render_summary(run: Run) -> str:
         lines += [f"**⚠ {cell(text)}**: latency and throughput there are partly the load's own.", ""]
     lines += [f"**Expectations met: {counts['expectations'] - counts['expectations_failed']}/"
               f"{counts['expectations']}** · **Invariants held: {counts['invariants'] - counts['invariants_failed']}/"
-              f"{counts['invariants']}** · Faults injected: {len(run.faults)}", ""]
+              f"{counts['invariants']}** · Faults injected: {len(run.faults)}"
+              + (f" · **Resilience score: {j['score']['value']}/100**" if isinstance(j.get("score"), dict) else ""), ""]
 
     lines += ["### Expectations", ""]
     if run.expectations:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
+from harness.errors import UsageError
 
 FORMAT = "chaosdrill-journal"
 VERSION = 1
@@ -150,3 +151,26 @@ class Journal:
         tmp.write_text(json.dumps(self.to_dict(), separators=(",", ":")))
         os.replace(tmp, path)
         return path
+
+
+def read_journal(path: Path) -> dict[str, Any]:
+    """The journal at `path`, or a UsageError naming what is wrong with it."""
+    if path.is_dir():
+        path = path / "journal.json"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such journal file") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not a chaosdrill journal (not UTF-8 text: {exc.reason} at byte {exc.start})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise UsageError(f"{path}: not a chaosdrill journal (\"format\" is not \"chaosdrill-journal\")")
+    if data.get("version") != VERSION:
+        raise UsageError(f"{path}: journal version {data.get('version')!r} is not supported (expected {VERSION})")
+    return data
