@@ -154,7 +154,8 @@ def print_matrix(matrix: dict) -> None:
             row.append(f"{text:>12}")
         print(f"{link:<{width}}" + "".join(row))
     print(f"  * implied by a stronger fault on the same link; {matrix['runs']} cells run, "
-          f"{matrix['pruned']} saved by pruning")
+          f"{matrix['pruned']} saved by pruning"
+          + (f"; resilience score {matrix['score']}/100 (docs/score.md)" if matrix.get("score") is not None else ""))
     base = matrix.get("baseline") or {}
     if base:
         print(f"  baseline: n {base['n']}, error rate {base['error_rate']:.1%}, p99 {base['p99_ms']:.0f} ms; "

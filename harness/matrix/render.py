@@ -26,7 +26,7 @@ def render_matrix(matrix: dict[str, Any], journal: dict[str, Any], out_dir: Path
         links=matrix["links"], faults=matrix["faults"], grid=grid, cells=cells,
         runs=matrix["runs"], pruned=matrix["pruned"], settings=matrix["settings"],
         baseline=matrix["baseline"] or {"n": 0, "error_rate": 0.0, "p99_ms": 0.0, "bounds": "n/a"},
-        stopped=matrix.get("stopped", ""),
+        stopped=matrix.get("stopped", ""), score=matrix.get("score"),
         load=f"{load.get('users', '?')} users",
     )
     paths = {"json": out_dir / "matrix.json", "html": out_dir / "matrix.html", "junit": out_dir / "junit.xml"}
