@@ -97,7 +97,7 @@ def full_page_screenshot(driver, target: Path) -> None:
     driver.set_window_size(1200, 900)
 
 
-@pytest.mark.parametrize("name", ["fail", "pass", "abort", "recorded-credit-bureau-outage"])
+@pytest.mark.parametrize("name", ["fail", "pass", "abort", "recorded-credit-bureau-outage", "gameday"])
 def test_report_renders_offline_without_errors(browser, rendered, load, name):
     report = rendered[name]["report"]
     console, urls = open_page(browser, report)
