@@ -4,6 +4,8 @@ Reads only the journal (docs/journal.md), so reports can be re-rendered
 after a template change or on another machine. One journal: report.html,
 summary.md and junit.xml next to it (or in --out). Several: each one's
 reports next to it, plus a suite index.html and one junit.xml in --out.
+`--postmortem`: only a game day's postmortem.md instead, for the team's
+postmortem document (the other files are left as they are).
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="output folder (default: next to the journal; with several, their common parent "
                         "gets the suite index)")
     p.add_argument("--junit", type=Path, default=None, help="write the JUnit XML here instead")
+    p.add_argument("--postmortem", action="store_true",
+                   help="write a game day's postmortem.md (timeline, hypotheses, findings, action items) "
+                        "instead of the reports")
     p.set_defaults(func=cmd_report)
 
 
@@ -55,6 +60,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out}: is a file; give a folder to write the reports into")
     if args.junit is not None and args.junit.is_dir():
         raise UsageError(f"--junit {args.junit}: is a folder; give the path of the file to write")
+    if args.postmortem:
+        return write_postmortems(loaded, args)
     if len(loaded) == 1:
         journal, path = loaded[0]
         out = args.out or path.parent
@@ -74,4 +81,29 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(f"{passed}/{len(loaded)} passed")
     for name, where in written.items():
         print(f"  {name}: {where}")
+    return 0
+
+
+def write_postmortems(loaded: list[tuple[dict[str, Any], Path]], args: argparse.Namespace) -> int:
+    """postmortem.md next to each game day's journal (or in --out); nothing is written unless all are game days."""
+    from harness.report.postmortem import Postmortem, read_postmortem, render_postmortem
+
+    if args.junit is not None:
+        raise UsageError("--junit: not with --postmortem, which writes one Markdown file per journal")
+    postmortems: list[tuple[Postmortem, Path]] = []
+    for journal, path in loaded:
+        pm = read_postmortem(journal)
+        if pm is None:
+            raise UsageError(f"{path}: not a game day's journal (its scenario has no \"kind\": \"gameday\"); "
+                             "--postmortem needs the journal.json of a chaosdrill gameday")
+        postmortems.append((pm, path))
+    for pm, path in postmortems:
+        folder = (args.out or path.parent) if len(loaded) == 1 else run_folder(path, args.out)
+        target = folder / "postmortem.md"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            target.write_text(render_postmortem(pm), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from None
+        print(f"postmortem: {target}")
     return 0

@@ -32,7 +32,8 @@ CLASS_STYLE = {"success": "green", "degraded": "yellow", "rejected": "blue", "un
 LATENCY_STYLE = {"p50": "cyan", "p95": "yellow", "p99": "red"}
 EVENT_STYLE = {"note": "bold magenta", "fault_applied": "red", "fault_removed": "green", "recovered": "bold green",
                "command_failed": "bold red", "fault_failed": "bold red", "hypothesis_judged": "bold cyan",
-               "command": "dim", "help": "cyan", "phase_started": "bold yellow", "phase_ended": "yellow"}
+               "command": "dim", "help": "cyan", "phase_started": "bold yellow", "phase_ended": "yellow",
+               "finding": "bold blue", "action_item": "bold blue"}
 
 
 def sparkline(values: list[float], width: int, reduce: str = "mean") -> str:

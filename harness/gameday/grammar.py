@@ -40,7 +40,9 @@ def toxic_attributes() -> dict[str, tuple[str, ...]]:
 
 TOXICS = toxic_attributes()
 FAULT_WORDS = ("down", *TOXICS, *PROCESS_ACTIONS)
-COMMAND_WORDS = (*FAULT_WORDS, "clear", "users", "note", "hypothesis", "run", "phase", "help", "quit")
+COMMAND_WORDS = (*FAULT_WORDS, "clear", "users", "note", "finding", "action", "hypothesis", "run", "phase", "help",
+                 "quit")
+_OWNER = re.compile(r"(?:^|\s)@(\S+)$")  # `action TEXT @owner`: the owner is the last word, after an @
 
 HELP = {
     "latency": "latency LINK|SERVICE 800ms [jitter=200ms] [stream=upstream] [toxicity=0.5]",
@@ -52,6 +54,8 @@ HELP = {
     "clear": "clear FAULT_ID|all",
     "users": "users N [SPAWN_RATE]",
     "note": "note TEXT",
+    "finding": "finding TEXT                 (a conclusion of the game day, for the postmortem)",
+    "action": "action TEXT [@OWNER]         (an action item; @OWNER at the end says who owns it)",
     "hypothesis": "hypothesis start NAME expect error_rate<1% p99_ms<300 | hypothesis end",
     "run": "run SCENARIO_FILE|DRILL      (its phases now, in order; DRILL: scenarios/DRILL.yaml)",
     "phase": "phase NAME|next|stop",
@@ -88,6 +92,21 @@ class NoteCommand:
 
 
 @dataclass
+class FindingCommand:
+    """A conclusion, typed when the team reaches it, so the postmortem keeps it in its own words."""
+
+    text: str
+
+
+@dataclass
+class ActionCommand:
+    """An action item; without an owner it is listed as unassigned, which a debrief should notice."""
+
+    text: str
+    owner: str | None = None
+
+
+@dataclass
 class HypothesisStart:
     name: str
     expect: dict[str, Any] = field(default_factory=dict)
@@ -118,8 +137,8 @@ class QuitCommand:
     pass
 
 
-Command = (FaultCommand | ClearCommand | UsersCommand | NoteCommand | HypothesisStart | HypothesisEnd
-           | RunCommand | PhaseCommand | HelpCommand | QuitCommand)
+Command = (FaultCommand | ClearCommand | UsersCommand | NoteCommand | FindingCommand | ActionCommand
+           | HypothesisStart | HypothesisEnd | RunCommand | PhaseCommand | HelpCommand | QuitCommand)
 
 
 @dataclass
@@ -146,10 +165,8 @@ def parse(line: str, vocab: Vocabulary) -> Command | None:
     word, _, rest = text.partition(" ")
     word = word.lower()
     rest = rest.strip()
-    if word == "note":
-        if not rest:
-            raise UsageError("note: write the text after 'note', e.g. note paged on-call")
-        return NoteCommand(rest)
+    if word in _FREE_TEXT:
+        return _free_text(word, rest)
     try:
         args = shlex.split(rest)
     except ValueError as exc:
@@ -183,6 +200,23 @@ def parse(line: str, vocab: Vocabulary) -> Command | None:
     if word in ("quit", "exit"):
         return QuitCommand()
     raise UsageError(f"unknown command {word!r}; commands: {', '.join(c for c in COMMAND_WORDS if c != 'noop')}")
+
+
+_FREE_TEXT = {"note": "paged on-call", "finding": "the bureau breaker opened within 2 s",
+              "action": "alert on degraded answers @sam"}
+
+
+def _free_text(word: str, rest: str) -> NoteCommand | FindingCommand | ActionCommand:
+    """The rest of the line as typed (quotes, commas and all): no shell-style splitting for prose."""
+    owner = None
+    if word == "action" and (m := _OWNER.search(rest)):
+        owner, rest = m.group(1), rest[:m.start()].strip()
+    if not rest:
+        where = "before the owner" if owner else f"after '{word}'"
+        raise UsageError(f"{word}: write the text {where}, e.g. {word} {_FREE_TEXT[word]}")
+    if word == "note":
+        return NoteCommand(rest)
+    return FindingCommand(rest) if word == "finding" else ActionCommand(rest, owner)
 
 
 def _value(text: str) -> Any:

@@ -16,12 +16,26 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
+from harness.gameday.grammar import ActionCommand, FindingCommand, NoteCommand
 from harness.gameday.live import LiveModel
 from harness.run.journal import Journal
 
-__all__ = ["GamedayRecord", "HYPOTHESIS_PREFIX"]
+__all__ = ["GamedayRecord", "HYPOTHESIS_PREFIX", "said"]
 
 HYPOTHESIS_PREFIX = "hypothesis "
+
+
+def said(command: NoteCommand | FindingCommand | ActionCommand) -> tuple[str, str, dict[str, Any]]:
+    """The journal event (type, message, data) for a note, finding or action item typed at the console.
+
+    Events, not a section of their own, so they keep the order they were
+    typed in among the commands and notes (docs/journal.md). An action item
+    always carries `owner`, null when nobody took it, so readers need not
+    guess whether it was forgotten or never recorded.
+    """
+    if isinstance(command, ActionCommand):
+        return "action_item", command.text, {"author": "operator", "owner": command.owner}
+    return ("finding" if isinstance(command, FindingCommand) else "note"), command.text, {"author": "operator"}
 
 
 class GamedayRecord:

@@ -136,8 +136,11 @@ def _comments(journal: dict[str, Any]) -> list[str]:
     lines = []
     for event in journal.get("events", []):
         kind = event.get("type")
-        if kind in ("note", "users", "hypothesis_started", "hypothesis_ended", "phase_cued", "command"):
-            lines.append(f"#   t+{event['t']:.1f}s {kind}: {event['message']}")
+        if kind in ("note", "finding", "action_item", "users", "hypothesis_started", "hypothesis_ended", "phase_cued",
+                    "command"):
+            owner = (event.get("data") or {}).get("owner")  # an action item's
+            owned = f" (owner: {owner})" if owner else ""
+            lines.append(f"#   t+{event['t']:.1f}s {kind}: {event['message']}{owned}")
     return lines
 
 

@@ -30,11 +30,12 @@ from harness.events import Event, EventBus
 from harness.faults import build_fault
 from harness.gameday import grammar
 from harness.gameday.cues import Cues
-from harness.gameday.grammar import (ClearCommand, FaultCommand, HelpCommand, HypothesisEnd, HypothesisStart,
-                                     NoteCommand, PhaseCommand, QuitCommand, RunCommand, UsersCommand, Vocabulary)
+from harness.gameday.grammar import (ActionCommand, ClearCommand, FaultCommand, FindingCommand, HelpCommand,
+                                     HypothesisEnd, HypothesisStart, NoteCommand, PhaseCommand, QuitCommand,
+                                     RunCommand, UsersCommand, Vocabulary)
 from harness.gameday.hypotheses import Hypotheses
 from harness.gameday.live import ActiveFault, LiveModel, ServiceView
-from harness.gameday.record import GamedayRecord
+from harness.gameday.record import GamedayRecord, said
 from harness.gameday.recovery import RecoveryWatch
 from harness.run.folders import make_run_dir, new_run_dir
 from harness.run.journal import Journal
@@ -198,6 +199,8 @@ class GameDay:
             text = f"{event.data.get('fault')}: {event.data.get('label')} ({event.data.get('result')})"
         elif event.kind == "fault_removed":
             text = event.text.split("] ", 1)[-1]  # "fault off: ...", without the drill clock
+        elif event.kind == "action_item":
+            text = f"{text} (owner: {event.data.get('owner') or 'unassigned'})"
         self.model.event(event.kind, text, event.at)
 
     def _show_on_terminal(self, event: Event) -> None:
@@ -240,9 +243,9 @@ class GameDay:
             for text in grammar.help_text(command.topic):
                 self.model.event("help", text)
             return
-        if isinstance(command, NoteCommand):
-            # Logged here, not in a task: a note lands in the record before whatever is typed next.
-            self.log("note", command.text, {"author": "operator"})
+        if isinstance(command, (NoteCommand, FindingCommand, ActionCommand)):
+            # Logged here, not in a task: it lands in the record before whatever is typed next.
+            self.log(*said(command))
             return
         self.log("command", line.strip())
         task = asyncio.create_task(self._run(command))

@@ -56,24 +56,25 @@ def timeline(run: Run) -> str:
     lane = 24
     lanes = max(1, len(run.faults))
     marks = bool(run.aborts or run.notes)
-    plot_h = 30 + lanes * lane + 4 + (20 if marks else 4)
+    probe = Frame(run.t_start, run.t_end, 1, top=8)
+    names, rows = _phase_labels(run, probe.x)
+    head = 30 + 14 * (rows - 1)  # phases that overlap (a game day's hypotheses) get label rows of their own
+    plot_h = head + lanes * lane + 4 + (20 if marks else 4)
     f = Frame(run.t_start, run.t_end, plot_h, top=8)
     x = f.x
     # phases
-    for i, p in enumerate(run.phases):
+    for i, (p, (label, row)) in enumerate(zip(run.phases, names)):
         a, b = x(p["start"]), x(p["end"])
         extra = " notrun" if not_run(run, p) else ""
         f.add(f'<rect class="phase phase{i % 2}{extra}" x="{a:.1f}" y="{f.top}" width="{max(b - a, 0):.1f}" '
               f'height="{plot_h}"><title>{escape(p["name"])}: {fmt_clock(p["start"])}–{fmt_clock(p["end"])}'
               f'</title></rect>')
-        label = p["name"] + (" (not run)" if not_run(run, p) else "")
-        label = clip_text(label, b - a - 6, 12)
-        f.add(f'<text class="phase-name" x="{a + 5:.1f}" y="{f.top + 18}">{escape(label)}</text>')
+        f.add(f'<text class="phase-name" x="{a + 5:.1f}" y="{f.top + 18 + 14 * row}">{escape(label)}</text>')
     if not run.faults:
-        f.add(f'<text class="muted" x="{MARGIN_LEFT + 8}" y="{f.top + 30 + 16}">no faults injected</text>')
+        f.add(f'<text class="muted" x="{MARGIN_LEFT + 8}" y="{f.top + head + 16}">no faults injected</text>')
     # faults, one lane each
     for i, fault in enumerate(run.faults):
-        y = f.top + 30 + i * lane
+        y = f.top + head + i * lane
         a, b = x(max(fault.start, run.t_start)), x(min(fault.end, run.t_end))
         cls = "fault failed" if fault.failed else ("fault link" if "->" in fault.target else "fault service")
         f.add(f'<rect class="{cls}" x="{a:.1f}" y="{y + 3}" width="{max(b - a, 2):.1f}" height="{lane - 6}" rx="3">'
@@ -111,6 +112,22 @@ def timeline(run: Run) -> str:
               f'<text x="{px + 8:.1f}" y="{lane_y}">N{n}</text></g>')
     f.time_axis()
     return f.render("timeline of phases, faults, aborts and notes", "chart timeline")
+
+
+def _phase_labels(run: Run, x: Scale) -> tuple[list[tuple[str, int]], int]:
+    """Each phase's label and its row: the first row where it does not run into a label already
+    there (phases that follow each other share row 0; overlapping ones go below)."""
+    ends: list[float] = []  # per row, where its last label ends
+    out = []
+    for p in run.phases:
+        a, b = x(p["start"]), x(p["end"])
+        label = clip_text(p["name"] + (" (not run)" if not_run(run, p) else ""), b - a - 6, 12)
+        row = next((r for r, end in enumerate(ends) if a + 5 >= end), len(ends))
+        if row == len(ends):
+            ends.append(0.0)
+        ends[row] = max(b, a + 5 + text_width(label) + 4)
+        out.append((label, row))
+    return out, max(1, len(ends))
 
 
 def lane_label(fault: FaultRow) -> str:

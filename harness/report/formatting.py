@@ -1,4 +1,4 @@
-"""How numbers read in every report: one place, so HTML, Markdown and JUnit agree."""
+"""How numbers and Markdown cells read in every report: one place, so HTML, Markdown and JUnit agree."""
 
 from __future__ import annotations
 
@@ -104,3 +104,13 @@ def counts_text(counts: dict[str, Any]) -> str:
 
 STATUS_WORD = {"passed": "PASSED", "failed": "FAILED", "aborted": "ABORTED", "error": "ERROR"}
 STATUS_ICON = {"passed": "✅", "failed": "❌", "aborted": "⛔", "error": "⚠️"}
+
+
+def cell(value: Any) -> str:
+    """A Markdown table cell: pipes escaped, line breaks flattened."""
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
+def code(value: Any) -> str:
+    text = cell(value)
+    return f"`{text}`" if text else ""

@@ -10,17 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from harness.report import formatting as fmt
+from harness.report.formatting import cell, code
 from harness.report.model import Run
-
-
-def cell(value: Any) -> str:
-    """A table cell: pipes escaped, line breaks flattened."""
-    return " ".join(str(value).split()).replace("|", "\\|")
-
-
-def code(value: Any) -> str:
-    text = cell(value)
-    return f"`{text}`" if text else ""
+from harness.report.postmortem import markdown_sections
 
 
 def render_summary(run: Run) -> str:
@@ -50,6 +42,8 @@ def render_summary(run: Run) -> str:
               f"{counts['invariants']}** · Faults injected: {len(run.faults)}"
               + (f" · **Resilience score: {j['score']['value']}/100**" if isinstance(j.get("score"), dict) else ""), ""]
 
+    if run.postmortem is not None:  # a game day: its debrief first, as in report.html
+        lines += ["### Postmortem", "", *markdown_sections(run.postmortem, level=4)]
     lines += ["### Expectations", ""]
     if run.expectations:
         lines += ["| | Phase | Endpoint | Expectation | Measured | Threshold | Why |",

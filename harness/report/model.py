@@ -14,6 +14,7 @@ from typing import Any
 
 from harness.metrics.series import OUTCOME_CLASSES, Series, Stats, instance_scope
 from harness.report import formatting as fmt
+from harness.report.postmortem import Postmortem, read_postmortem
 from harness.schema.names import instance_name
 
 _KEY = re.compile(r"^(?P<name>[^{]+)(?:\{(?P<labels>.*)\})?$")
@@ -90,6 +91,8 @@ class Run:
     changes: list[str] = field(default_factory=list)
     # phases whose load generator was at >= 90 % of a core for 3 s or more (harness.judge.load_cpu)
     saturation: list[dict[str, Any]] = field(default_factory=list)
+    # a game day's debrief (harness.report.postmortem); None for every other journal
+    postmortem: Postmortem | None = None
 
     def saturation_lines(self) -> list[str]:
         from harness.judge.load_cpu import describe
@@ -161,6 +164,7 @@ def read(journal: dict[str, Any]) -> Run:
     )
     run.changes = stack_changes(journal)
     run.saturation = list(journal.get("load_saturation") or [])
+    run.postmortem = read_postmortem(journal)
     if series is not None:
         run.phase_tables = [_phase_table(series, p) for p in phases]
     run.state_rows = service_state_rows(journal.get("service_metrics") or [])

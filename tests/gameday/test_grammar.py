@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import UsageError
-from harness.gameday.grammar import (ClearCommand, FaultCommand, HypothesisEnd, HypothesisStart, NoteCommand,
-                                     PhaseCommand, QuitCommand, UsersCommand, Vocabulary, complete, parse, suggest,
-                                     tab_complete)
+from harness.gameday.grammar import (ActionCommand, ClearCommand, FaultCommand, FindingCommand, HypothesisEnd,
+                                     HypothesisStart, NoteCommand, PhaseCommand, QuitCommand, UsersCommand, Vocabulary,
+                                     complete, help_text, parse, suggest, tab_complete)
 
 VOCAB = Vocabulary(
     links={"lending->credit-bureau-a": "credit-bureau-a", "lending->credit-bureau-b": "credit-bureau-b",
@@ -71,6 +71,9 @@ def test_process_faults_name_an_instance():
     ("hypothesis start steady", "at least one expectation"),
     ("phase nowhere", "no phase 'nowhere'"),
     ("note", "write the text"),
+    ("finding   ", "finding: write the text after 'finding', e.g. finding "),
+    ("action", "action: write the text after 'action', e.g. action "),
+    ("action @sam", "action: write the text before the owner"),
     ("frobnicate", "unknown command 'frobnicate'"),
 ])
 def test_bad_lines_are_refused_with_the_word_at_fault(line, message):
@@ -89,6 +92,27 @@ def test_other_commands():
     assert parse("phase next", VOCAB) == PhaseCommand("next")
     assert parse("hypothesis end", VOCAB) == HypothesisEnd()
     assert isinstance(parse("quit", VOCAB), QuitCommand)
+
+
+def test_findings_and_action_items_keep_the_text_as_typed_and_take_an_owner_at_the_end():
+    assert parse("finding the bureau's breaker opened in 2 s, \"as designed\"", VOCAB) == FindingCommand(
+        "the bureau's breaker opened in 2 s, \"as designed\"")  # prose: quotes are not shell quotes
+    assert parse("action alert on degraded answers @sam", VOCAB) == ActionCommand("alert on degraded answers", "sam")
+    assert parse("ACTION write the bureau runbook", VOCAB) == ActionCommand("write the bureau runbook", None)
+    # only a last word starting with @ is the owner
+    assert parse("action ask @kim about the cache TTL", VOCAB) == ActionCommand("ask @kim about the cache TTL")
+    assert parse("action mail ops@example.com", VOCAB) == ActionCommand("mail ops@example.com")
+    assert parse("action ask @kim @sre-team", VOCAB) == ActionCommand("ask @kim", "sre-team")
+    assert parse("action fix it @", VOCAB) == ActionCommand("fix it @")
+
+
+def test_help_and_completion_know_findings_and_action_items():
+    assert complete("f", VOCAB) == ["finding"] and complete("ac", VOCAB) == ["action"]
+    assert tab_complete("fin", VOCAB) == "finding "
+    assert complete("finding ", VOCAB) == [] and complete("action fix it ", VOCAB) == []  # free text
+    assert {"finding", "action"} <= set(complete("help ", VOCAB))
+    assert help_text("action") == ["action TEXT [@OWNER]         (an action item; @OWNER at the end says who owns it)"]
+    assert any(line.startswith("finding TEXT") for line in help_text())
 
 
 def test_hypothesis_expectations_use_the_scenario_vocabulary():

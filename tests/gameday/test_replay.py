@@ -39,6 +39,9 @@ def crafted_journal() -> dict:
         "events": [
             {"t": 12.0, "type": "note", "message": "paged on-call", "data": {}},
             {"t": 30.0, "type": "users", "message": "load set to 20 users", "data": {"users": 20}},
+            {"t": 85.0, "type": "finding", "message": "cached reports held", "data": {"author": "operator"}},
+            {"t": 86.0, "type": "action_item", "message": "alert on breakers", "data": {"author": "operator",
+                                                                                    "owner": "sam"}},
             {"t": 90.0, "type": "load_stopped", "message": "load stopped", "data": {}},
         ],
         "metrics": [{"t": t, "endpoints": {}} for t in range(0, 90)],
@@ -69,6 +72,8 @@ def test_replayed_scenario_is_valid_and_repeats_the_offsets(tmp_path):
     out = replay(journal_path, tmp_path / "replay.yaml")
     text = out.read_text()
     assert "#   t+12.0s note: paged on-call" in text  # what happened stays readable
+    assert "#   t+85.0s finding: cached reports held" in text
+    assert "#   t+86.0s action_item: alert on breakers (owner: sam)" in text
     scenario = load_scenario(out)
     assert scenario.stack == "lending" and scenario.load.users == 7
     assert scenario.invariants == ["no_lost_loans"]

@@ -102,6 +102,10 @@ def test_no_console_reads_a_script_from_stdin_and_prints_events(tmp_path):
         "down credit-bureau-a",
         "wait 3s",
         "note scripted outage seen",
+        "finding cached reports kept quotas flowing",
+        "action alert when the bureau breaker opens @sam",
+        "action write the bureau runbook",
+        "action @kim",  # no text: refused, one line
         "clear all",
         "wait 1s",
         "clear g9",  # no such fault: its error comes in the same instant as the quit
@@ -125,7 +129,30 @@ def test_no_console_reads_a_script_from_stdin_and_prints_events(tmp_path):
     journal = json.loads((run_dir / "journal.json").read_text())
     (fault,) = journal["faults"]
     assert 2.5 <= fault["removed_at"] - fault["applied_at"] <= 6
-    # The record keeps the script's order: the note, then the `clear all` typed after it.
-    said = [(e["type"], e["message"]) for e in journal["events"] if e["type"] in ("note", "command")]
-    assert said.index(("note", "scripted outage seen")) < said.index(("command", "clear all")), said
+    # The record keeps the script's order: the note, findings and action items, then the `clear all` typed after.
+    said = [(e["type"], e["message"], e["data"].get("owner")) for e in journal["events"]
+            if e["type"] in ("note", "finding", "action_item", "command")]
+    typed = [("note", "scripted outage seen", None), ("finding", "cached reports kept quotas flowing", None),
+             ("action_item", "alert when the bureau breaker opens", "sam"),
+             ("action_item", "write the bureau runbook", None), ("command", "clear all", None)]
+    assert [x for x in said if x in typed] == typed, said
+    assert "action_item      alert when the bureau breaker opens (owner: sam)" in proc.stdout
+    assert "action_item      write the bureau runbook (owner: unassigned)" in proc.stdout
+    assert "command_failed   action @kim: action: write the text before the owner" in proc.stdout
     assert not list((tmp_path / "state").glob("*.json"))
+    # ... and the record's postmortem: report.html, summary.md and the one `report --postmortem` writes.
+    from harness.cli import main
+
+    assert main(["report", "--postmortem", str(run_dir / "journal.json")]) == 0
+    html = (run_dir / "report.html").read_text()
+    for text in ((run_dir / "summary.md").read_text(), (run_dir / "postmortem.md").read_text()):
+        assert "1. cached reports kept quotas flowing" in text
+        assert "| 1 | alert when the bureau breaker opens | sam |" in text
+        assert "| 2 | write the bureau runbook | unassigned |" in text
+        assert "| fault on | g1: down on lending->credit-bureau-a |" in text
+        assert "| note | scripted outage seen |" in text
+    section = html[html.index('<section id="postmortem">'):]
+    section = section[:section.index("</section>")]
+    assert "<li>cached reports kept quotas flowing" in section
+    assert "<td>alert when the bureau breaker opens</td><td>sam</td>" in section
+    assert '<td>write the bureau runbook</td><td><span class="muted">unassigned</span></td>' in section

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 JOURNALS = Path(__file__).resolve().parents[1] / "fixtures" / "journals"
-# simulated by make_fixtures.py, and one recorded by a real `chaosdrill run` of the credit-bureau drill
-NAMES = ("pass", "fail", "abort", "recorded-credit-bureau-outage")
+# simulated by make_fixtures.py (gameday: a game day's record), and one recorded by a real
+# `chaosdrill run` of the credit-bureau drill
+NAMES = ("pass", "fail", "abort", "recorded-credit-bureau-outage", "gameday")
 
 
 def load(name: str) -> dict:

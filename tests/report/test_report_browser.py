@@ -97,7 +97,7 @@ def full_page_screenshot(driver, target: Path) -> None:
     driver.set_window_size(1200, 900)
 
 
-@pytest.mark.parametrize("name", ["fail", "pass", "abort", "recorded-credit-bureau-outage"])
+@pytest.mark.parametrize("name", ["fail", "pass", "abort", "recorded-credit-bureau-outage", "gameday"])
 def test_report_renders_offline_without_errors(browser, rendered, load, name):
     report = rendered[name]["report"]
     console, urls = open_page(browser, report)
@@ -151,7 +151,7 @@ return out;
 """
 
 
-@pytest.mark.parametrize("name", ["fail", "recorded-credit-bureau-outage"])
+@pytest.mark.parametrize("name", ["fail", "recorded-credit-bureau-outage", "gameday"])
 def test_report_reads_on_a_phone_width(browser, rendered, tmp_path, load, name):
     """At 420 px the endpoint tables' numbers ran into each other ('5.3 ms5.3 ms') and the verdict
     table was cut off at the page's edge; wide parts now scroll on their own, inside the page."""
