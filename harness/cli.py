@@ -54,6 +54,7 @@ COMMAND_MODULES = [
     "stack",
     "proxy_server",
     "report",
+    "history",
     "cleanup",
     "worker",
 ]

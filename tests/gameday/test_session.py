@@ -129,3 +129,8 @@ def test_no_console_reads_a_script_from_stdin_and_prints_events(tmp_path):
     said = [(e["type"], e["message"]) for e in journal["events"] if e["type"] in ("note", "command")]
     assert said.index(("note", "scripted outage seen")) < said.index(("command", "clear all")), said
     assert not list((tmp_path / "state").glob("*.json"))
+    # The record is in the run history beside it, as drill "gameday" (docs/history.md).
+    from harness.history.store import open_read, runs_of
+
+    (run,) = runs_of(open_read(tmp_path / "reports" / "history.sqlite"), "gameday", 5)
+    assert (run["kind"], run["run_id"], run["status"]) == ("gameday", journal["run_id"], journal["status"])
