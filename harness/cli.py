@@ -55,6 +55,7 @@ COMMAND_MODULES = [
     "proxy_server",
     "report",
     "compare",
+    "history",
     "cleanup",
     "worker",
 ]

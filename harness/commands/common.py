@@ -93,6 +93,11 @@ def add_run_options(p: argparse.ArgumentParser, with_profile: bool = True, with_
         p.add_argument("--strict-load", action="store_true",
                        help="fail a drill whose load generator was saturated (>= 90%% of a core for 3 s or more "
                             "of a phase); without it the verdict only says so (docs/load.md)")
+    kept = p.add_mutually_exclusive_group()
+    kept.add_argument("--history", type=Path, default=None, metavar="PATH",
+                      help="append each run to this run history (default: REPORT_DIR/history.sqlite; "
+                           "docs/history.md)")
+    kept.add_argument("--no-history", action="store_true", help="do not append the runs to the run history")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     if with_dry_run:
         p.add_argument("--dry-run", action="store_true",
@@ -198,25 +203,36 @@ def run_suite(loaded: list[tuple[Path, Any]], args: argparse.Namespace, service_
     progress = Progress(quiet=args.quiet)
     outcomes: list[tuple[dict, Path]] = []
     worst = 0
+    history = history_of(args)
     for path, scenario in loaded:
         journal, run_dir = run_one(path, scenario, args.report_dir, service_args, replicas, args.fault_proxy, progress,
                                    strict_load=getattr(args, "strict_load", False),
                                    allow_remote=getattr(args, "allow_remote", False),
-                                   backend=args.backend, master=(args.master_bind, args.master_port))
+                                   backend=args.backend, master=(args.master_bind, args.master_port),
+                                   history=history)
         outcomes.append((journal, run_dir))
         worst = _combine(worst, journal["exit_code"])
         if journal["exit_code"] == 130:
             break
     if len(outcomes) > 1 or force_suite:
+        from harness.history import read_trends
         from harness.report import render_suite
 
-        paths = render_suite(outcomes, args.report_dir)  # index.html and junit.xml in the report folder
+        trends = read_trends(history, [j for j, _ in outcomes], say=lambda text: None)  # run_one said it already
+        paths = render_suite(outcomes, args.report_dir, trends=trends)  # index.html and junit.xml in the report folder
         print(f"suite report: {paths.get('index')}", file=sys.stderr)
         if args.junit:
             copy_junit(paths["junit"], args.junit)
     elif args.junit and outcomes:
         copy_junit(outcomes[0][1] / "junit.xml", args.junit)
     return outcomes, worst
+
+
+def history_of(args: argparse.Namespace) -> Path | None:
+    """The run history the runs append to: --history, else REPORT_DIR/history.sqlite; None with --no-history."""
+    from harness.history import history_path
+
+    return history_path(args.report_dir, getattr(args, "history", None), getattr(args, "no_history", False))
 
 
 def copy_junit(written: Path, junit: Path) -> None:

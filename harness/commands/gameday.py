@@ -29,6 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--spawn-rate", type=float, default=None, help="users started per second (default: the scenario's rate with --scenario, else the user count)")
     p.add_argument("--report-dir", type=Path, default=Path("reports"),
                    help="parent folder of the game day's record folder (default: reports/)")
+    kept = p.add_mutually_exclusive_group()
+    kept.add_argument("--history", type=Path, default=None, metavar="PATH",
+                      help="append the game day to this run history (default: REPORT_DIR/history.sqlite)")
+    kept.add_argument("--no-history", action="store_true", help="do not append the game day to the run history")
     p.add_argument("--web-port", type=port_or_off, default=0,
                    help="port of the read-only web view on 127.0.0.1 (default 0: any free port; -1: none)")
     p.add_argument("--backend", choices=["process", "docker"], default=None, help="how to run the stack")
@@ -56,6 +60,7 @@ def cmd_gameday(args: argparse.Namespace) -> int:
     from harness.commands.common import check_output_paths, parse_pairs
     from harness.gameday.main import run_gameday
     from harness.gameday.session import GamedayOptions
+    from harness.history import history_path
     from harness.run.progress import Progress
 
     if args.users is not None and args.users < 1:
@@ -68,7 +73,8 @@ def cmd_gameday(args: argparse.Namespace) -> int:
         raise UsageError("the game day console needs a terminal; use --no-console to read commands from stdin")
     opts = GamedayOptions(
         stack=args.stack, scenario=args.scenario, users=args.users, spawn_rate=args.spawn_rate,
-        report_dir=args.report_dir, web_port=None if args.web_port < 0 else args.web_port,
+        report_dir=args.report_dir, history=history_path(args.report_dir, args.history, args.no_history),
+        web_port=None if args.web_port < 0 else args.web_port,
         fault_proxy_url=args.fault_proxy, backend=args.backend, allow_remote=args.allow_remote,
         service_args=parse_pairs(args.service_arg, "--service-arg"),
         replicas=parse_pairs(args.replicas, "--replicas", as_int=True),

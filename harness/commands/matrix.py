@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
-    from harness.commands.common import check_output_paths, copy_junit, parse_pairs
+    from harness.commands.common import check_output_paths, copy_junit, history_of, parse_pairs
     from harness.invariants import invariants_of
     from harness.matrix.catalogue import BY_NAME, CATALOGUE, OUTCOMES
     from harness.matrix.driver import MatrixDriver, MatrixSettings, steady_line
@@ -114,7 +114,8 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     journal, run_dir = run_one(Path(f"matrix-{stack.name}.yaml"), scenario, args.report_dir, service_args, replicas,
                                args.fault_proxy,
                                Progress(quiet=args.quiet), backend=args.backend, driver=driver,
-                               run_name=f"matrix-{stack.name}", allow_remote=args.allow_remote)
+                               run_name=f"matrix-{stack.name}", allow_remote=args.allow_remote,
+                               history=history_of(args))
     if journal["status"] == "error" or "matrix" not in journal:
         return journal["exit_code"] or 3
     matrix = journal["matrix"]

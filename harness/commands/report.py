@@ -33,6 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--postmortem", action="store_true",
                    help="write a game day's postmortem.md (timeline, hypotheses, findings, action items) "
                         "instead of the reports")
+    kept = p.add_mutually_exclusive_group()
+    kept.add_argument("--history", type=Path, default=None, metavar="PATH",
+                      help="draw each drill's trend from this run history (default: history.sqlite in the folder "
+                           "that holds the run folder, when there is one)")
+    kept.add_argument("--no-history", action="store_true", help="no trend charts")
     p.set_defaults(func=cmd_report)
 
 
@@ -49,13 +54,30 @@ def run_folder(path: Path, out: Path | None) -> Path:
     return path.parent if path.name == "journal.json" else path.parent / name
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from harness.report import render_all, render_suite
+def history_for(path: Path, args: argparse.Namespace) -> Path | None:
+    """The history a journal's trend is read from: --history, else the one its run appended to
+    (REPORT_DIR/history.sqlite beside its run folder); None with --no-history."""
+    from harness.history import DEFAULT_FILE
 
+    if args.no_history:
+        return None
+    if args.history is not None:
+        return args.history
+    return (path.parent.parent if path.name == "journal.json" else path.parent) / DEFAULT_FILE
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.history import read_trends
+    from harness.report import render_all, render_suite
     from harness.run.journal import read_journal
 
     paths = [p / "journal.json" if p.is_dir() else p for p in args.journals]
     loaded = [(read_journal(p), p) for p in paths]
+    if args.history is not None and not args.history.is_file():
+        raise UsageError(f"--history {args.history}: no history file there")
+    trends: dict[str, list] = {}
+    for journal, path in loaded:  # a re-rendered report shows the trend as it stood at its run
+        trends.update(read_trends(history_for(path, args), [journal]) or {})
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out}: is a file; give a folder to write the reports into")
     if args.junit is not None and args.junit.is_dir():
@@ -65,7 +87,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if len(loaded) == 1:
         journal, path = loaded[0]
         out = args.out or path.parent
-        written = render_all(journal, out, args.junit)
+        written = render_all(journal, out, args.junit, trend=trends.get(str(journal.get("run_id") or "")))
         print(f"{journal.get('status', '?').upper()}: {(journal.get('scenario') or {}).get('title', path)}")
         for name, where in written.items():
             print(f"  {name}: {where}")
@@ -73,10 +95,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     runs = []
     for journal, path in loaded:
         run_dir = run_folder(path, args.out)
-        render_all(journal, run_dir)
+        render_all(journal, run_dir, trend=trends.get(str(journal.get("run_id") or "")))
         runs.append((journal, run_dir))
     out = args.out or Path(os.path.commonpath([str(p.parent.resolve()) for p in paths]))
-    written = render_suite(runs, out, args.junit)
+    written = render_suite(runs, out, args.junit, trends=trends)
     passed = sum(1 for j, _ in loaded if j.get("status") == "passed")
     print(f"{passed}/{len(loaded)} passed")
     for name, where in written.items():

@@ -41,7 +41,7 @@ def said(command: NoteCommand | FindingCommand | ActionCommand) -> tuple[str, st
 class GamedayRecord:
     def __init__(self, journal: Journal, model: LiveModel, stack: Any, load_scenario: Any, run_dir: Path,
                  source: Any = None, source_path: Path | None = None,
-                 say: Callable[[str], Any] = lambda text: None) -> None:
+                 say: Callable[[str], Any] = lambda text: None, history: Path | None = None) -> None:
         self.journal = journal
         self.model = model
         self.stack = stack
@@ -50,6 +50,7 @@ class GamedayRecord:
         self.source = source  # the --scenario the game day cues phases from, if any
         self.source_path = source_path
         self.say = say
+        self.history = history  # the run history file the record is appended to, if any
         self.phases: list[dict[str, Any]] = []  # cued phases and hypotheses as they ran
         self.first_fault_at: float | None = None  # the baseline ends there
         self.failure: str | None = None
@@ -165,10 +166,15 @@ class GamedayRecord:
                 data.update(status="error", exit_code=3, reason=f"could not judge the record: {exc!r}")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "journal.json").write_text(json.dumps(data, separators=(",", ":")))
+        trend = None
+        if self.history is not None:
+            from harness.history import record
+
+            trend = record(data, self.history, say=self.say)
         try:
             from harness.report import render_all
 
-            render_all(data, self.run_dir)
+            render_all(data, self.run_dir, trend=trend)
         except Exception as exc:  # a report bug must not hide the record
             (self.run_dir / "report-error.txt").write_text(traceback.format_exc())
             self.say(f"could not render the report: {exc!r}")

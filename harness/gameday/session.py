@@ -55,6 +55,7 @@ class GamedayOptions:
     users: int | None = None
     spawn_rate: float | None = None
     report_dir: Path = Path("reports")
+    history: Path | None = None  # the run history the record is appended to (None: not recorded)
     web_port: int | None = 0  # None: no web view
     fault_proxy_url: str | None = None
     service_args: dict[str, list[str]] = field(default_factory=dict)
@@ -94,7 +95,8 @@ class GameDay:
         self.session.on_load_stopped.append(self.collect_metrics)
         faults = self.session.faults
         self.record = GamedayRecord(self.journal, self.model, self.stack, self.load_scenario, self.run_dir,
-                                    source=self.cue_scenario, source_path=opts.scenario, say=self.events.say)
+                                    source=self.cue_scenario, source_path=opts.scenario, say=self.events.say,
+                                    history=opts.history)
         self.recovery = RecoveryWatch(self.model, self.events, faults_on=lambda: bool(faults.active))
         self.hypotheses = Hypotheses(self.model, self.events, self.record,
                                      refresh=lambda: self.model.ingest(self.load.poll()))

@@ -2,12 +2,15 @@
 
 Public API, called by the runner after every drill and by `chaosdrill report`:
 
-- render_all(journal, out_dir, junit_path=None) -> {"report", "summary", "junit"}:
+- render_all(journal, out_dir, junit_path=None, trend=None) -> {"report", "summary", "junit"}:
   report.html (self-contained), summary.md (GitHub Markdown, also appended
   to $GITHUB_STEP_SUMMARY when set) and junit.xml (or junit_path).
-- render_suite([(journal, run_dir_or_journal_path), ...], out_dir, junit_path)
+- render_suite([(journal, run_dir_or_journal_path), ...], out_dir, junit_path, trends=None)
   -> {"index", "junit"}: index.html linking each run's report with its
   verdict, and one junit.xml with one testsuite per scenario.
+
+`trend`/`trends` are a drill's last runs from the run history
+(harness.history.trend), read by the caller and handed in as plain data.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from harness.report.model import read, scenario_name, stack_changes
 __all__ = ["render_all", "render_suite"]
 
 
-def render_all(journal: dict[str, Any], out_dir: Path, junit_path: Path | None = None) -> dict[str, Path]:
+def render_all(journal: dict[str, Any], out_dir: Path, junit_path: Path | None = None,
+               trend: list[dict[str, Any]] | None = None) -> dict[str, Path]:
+    """`trend`: the drill's last runs, from the run history (the caller reads it: no SQLite here)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     run = read(journal)
@@ -36,7 +41,7 @@ def render_all(journal: dict[str, Any], out_dir: Path, junit_path: Path | None =
         "summary": out_dir / "summary.md",
         "junit": Path(junit_path) if junit_path else out_dir / "junit.xml",
     }
-    paths["report"].write_text(render_report(run), encoding="utf-8")
+    paths["report"].write_text(render_report(run, trend), encoding="utf-8")
     summary = render_summary(run)
     paths["summary"].write_text(summary, encoding="utf-8")
     junit.write([journal], paths["junit"])
@@ -52,8 +57,10 @@ def render_all(journal: dict[str, Any], out_dir: Path, junit_path: Path | None =
 
 
 def render_suite(journals: list[tuple[dict[str, Any], Path]], out_dir: Path,
-                 junit_path: Path | None = None) -> dict[str, Path]:
-    """The index of several runs; each Path is a run folder or its journal.json."""
+                 junit_path: Path | None = None, trends: dict[str, list[dict[str, Any]]] | None = None
+                 ) -> dict[str, Path]:
+    """The index of several runs; each Path is a run folder or its journal.json. `trends`: each run's
+    drill's last runs by run id, from the run history, drawn as sparklines."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -72,6 +79,7 @@ def render_suite(journals: list[tuple[dict[str, Any], Path]], out_dir: Path,
             "started": fmt.when(journal.get("started_at"), None),
             "reason": journal.get("reason", ""),
             "changes": stack_changes(journal),
+            "trend": (trends or {}).get(str(journal.get("run_id") or "")),
             **counts,
         })
     paths = {"index": out_dir / "index.html", "junit": Path(junit_path) if junit_path else out_dir / "junit.xml"}

@@ -18,6 +18,7 @@ from harness.report import charts
 from harness.report import formatting as fmt
 from harness.report.model import Run
 from harness.report.svg import fmt_clock
+from harness.report.trend_chart import sparkline, trend_chart
 
 
 @lru_cache(maxsize=1)
@@ -48,9 +49,11 @@ def scenario_text(scenario: dict[str, Any]) -> str:
         return json.dumps(scenario, indent=2, default=str)
 
 
-def render_report(run: Run) -> str:
+def render_report(run: Run, trend: list[dict[str, Any]] | None = None) -> str:
+    """`trend`: the drill's last runs from the history (points of harness.history.trend), or None."""
     j = run.journal
     pictures = {
+        "trend": trend_chart(trend or []),
         "timeline": charts.timeline(run) if (run.phases or run.faults) else "",
         "throughput": charts.throughput(run),
         "latency": charts.latency(run),
@@ -64,9 +67,14 @@ def render_report(run: Run) -> str:
         when=fmt.when(j.get("started_at"), j.get("ended_at")), env=j.get("environment") or {},
         scenario=j.get("scenario") or {}, scenario_text=scenario_text(j.get("scenario") or {}),
         charts=pictures, events=j.get("events") or [], leftovers="; ".join(left_items), css=_css(),
+        trend=trend or [],
     )
 
 
 def render_index(rows: list[dict[str, Any]], context: dict[str, str] | None = None) -> str:
+    """Each row may carry `trend` (history points): drawn as a sparkline when there are earlier runs."""
+    for row in rows:
+        row["spark"] = sparkline(row.get("trend") or [])
     return _env().get_template("index.html.j2").render(rows=rows, css=_css(), status_word=fmt.STATUS_WORD,
-                                                       context=context or {})
+                                                       context=context or {},
+                                                       trends=any(row["spark"] for row in rows))

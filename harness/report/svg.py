@@ -205,11 +205,15 @@ class Frame:
         self.add(f'<line class="axis" x1="{MARGIN_LEFT}" y1="{self.top}" x2="{MARGIN_LEFT}" y2="{self.plot_bottom}"/>')
 
     def legend(self, items: Iterable[tuple[str, str, str]]) -> None:
-        """Items (label, colour, 'box'|'line'|'dash'|a band's CSS class '...-band') in one row above the plot."""
+        """Items (label, colour, 'box'|'line'|'dash'|'dot'|'ring'|a band's CSS class '...-band') in one row
+        above the plot."""
         px = MARGIN_LEFT
         for label, colour, kind in items:
             if kind == "box":
                 self.add(f'<rect x="{px}" y="8" width="12" height="12" fill="{colour}"/>')
+            elif kind in ("dot", "ring"):
+                paint = f'fill="{colour}"' if kind == "dot" else f'fill="none" stroke="{colour}" stroke-width="2"'
+                self.add(f'<circle cx="{px + 6}" cy="14" r="5" {paint}/>')
             elif kind.endswith("-band"):
                 self.add(f'<rect class="{kind}" x="{px}" y="8" width="12" height="12"/>')
             else:

@@ -27,9 +27,10 @@ def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, rep
             fault_proxy: str | None, progress: Progress, backend: str | None = None,
             driver: Any = None, run_name: str | None = None,
             master: tuple[str | None, int | None] = (None, None), strict_load: bool = False,
-            allow_remote: bool = False) -> tuple[dict, Path]:
+            allow_remote: bool = False, history: Path | None = None) -> tuple[dict, Path]:
     """One drill end to end. A `driver` (the matrix) applies faults itself and may
-    return extra journal sections from its `sections()`."""
+    return extra journal sections from its `sections()`. With `history` (a file) the
+    finished run is appended to the run history and its report shows the drill's trend."""
     from harness.run.execution import Interrupted, RunOptions, execute
     from harness.run.folders import new_run_dir
     from harness.run.journal import Journal
@@ -66,10 +67,15 @@ def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, rep
     data = decide(journal.to_dict(), scenario)
     journal_path = run_dir / "journal.json"
     journal_path.write_text(json.dumps(data, separators=(",", ":")))
+    trend = None
+    if history is not None:
+        from harness.history import record
+
+        trend = record(data, history)  # a history that cannot be written is one warning, never the verdict
     try:
         from harness.report import render_all
 
-        render_all(data, run_dir)
+        render_all(data, run_dir, trend=trend)
     except Exception as exc:  # a report bug must not hide the verdict
         (run_dir / "report-error.txt").write_text(traceback.format_exc())
         print(f"chaosdrill: could not render the report: {exc!r}", file=sys.stderr)

@@ -156,3 +156,8 @@ def test_no_console_reads_a_script_from_stdin_and_prints_events(tmp_path):
     assert "<li>cached reports kept quotas flowing" in section
     assert "<td>alert when the bureau breaker opens</td><td>sam</td>" in section
     assert '<td>write the bureau runbook</td><td><span class="muted">unassigned</span></td>' in section
+    # The record is in the run history beside it, as drill "gameday" (docs/history.md).
+    from harness.history.store import open_read, runs_of
+
+    (run,) = runs_of(open_read(tmp_path / "reports" / "history.sqlite"), "gameday", 5)
+    assert (run["kind"], run["run_id"], run["status"]) == ("gameday", journal["run_id"], journal["status"])

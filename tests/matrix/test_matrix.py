@@ -44,7 +44,7 @@ def test_a_matrix_on_the_echo_stack_maps_and_prunes(tmp_path, isolated_state):
                    "--fail-on", "ungraceful", "--junit", str(tmp_path / "ci" / "matrix.xml"),
                    "--report-dir", str(tmp_path / "r")], tmp_path, timeout=180)
     assert res.returncode == 1, res.stdout + res.stderr  # --fail-on ungraceful: client->front is
-    (run_dir,) = (tmp_path / "r").iterdir()
+    (run_dir,) = [p for p in (tmp_path / "r").iterdir() if p.is_dir()]  # beside it: the run history
     matrix = json.loads((run_dir / "matrix.json").read_text())
     cells = {(c["link"], c["fault"]): c for c in matrix["cells"]}
     # front degrades explicitly (DEP_DOWN) when back is unreachable...
@@ -66,6 +66,15 @@ def test_a_matrix_on_the_echo_stack_maps_and_prunes(tmp_path, isolated_state):
     # The standard report of the same drill shows every cell as a fault band.
     journal = json.loads((run_dir / "journal.json").read_text())
     assert len(journal["faults"]) == 3 and all(f["removed_at"] is not None for f in journal["faults"])
+    # The run history has the matrix as drill matrix-echo, scored by its cells, one row per cell.
+    from harness.history.store import measures_of, open_read, runs_of
+
+    conn = open_read(tmp_path / "r" / "history.sqlite")
+    (run,) = runs_of(conn, "matrix-echo", 5)
+    assert (run["kind"], run["score"]) == ("matrix", journal["matrix"]["score"])
+    stored = measures_of(conn, [run["id"]])[run["id"]]["cells"]
+    assert sorted((c["link"], c["fault"], c["outcome"], bool(c["ran"])) for c in stored) == \
+        sorted((c["link"], c["fault"], c["outcome"], bool(c["ran"])) for c in matrix["cells"])
     # --junit: one testcase per cell, failing at --fail-on's outcome or worse; the run folder keeps the same file.
     import xml.etree.ElementTree as ET
 

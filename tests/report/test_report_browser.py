@@ -172,3 +172,30 @@ def test_report_reads_on_a_phone_width(browser, rendered, tmp_path, load, name):
         assert browser.execute_script(NARROW_JS) == []
     finally:
         browser.set_window_size(1200, 900)
+
+
+@pytest.mark.parametrize("runs", [3, 20, 300])
+def test_the_history_trend_reads_without_overlaps(browser, load, tmp_path, runs):
+    """The trend chart (report.html) and the sparklines (index.html) from the run history: no label
+    overlaps, whatever the number of runs, and the index's rows still fit a phone's width."""
+    from harness.history.trend import points
+    from harness.report import render_all, render_suite
+
+    rows = [{"run_id": f"r{i}", "started_at": f"2026-{1 + i // 28 % 12:02d}-{1 + i % 28:02d}T09:30:00Z",
+             "status": ("passed", "failed", "aborted", "error")[i % 4], "score": None if i % 4 == 3 else 100 - i % 60}
+            for i in range(runs)]
+    trend = points(rows, f"r{runs - 1}")
+    journal = load("fail")
+    report = render_all(journal, tmp_path / "run", trend=trend)["report"]
+    open_page(browser, report)
+    assert browser.execute_script(OVERLAPS_JS) == []
+    assert browser.execute_script("return document.querySelectorAll('svg.chart').length") == 5
+    if runs == 20:
+        full_page_screenshot(browser, SCREENSHOTS / "report-trend.png")
+    index = render_suite([(journal, tmp_path / "run")], tmp_path, None, trends={journal["run_id"]: trend})["index"]
+    try:
+        browser.set_window_size(420, 900)
+        open_page(browser, index)
+        assert browser.execute_script(NARROW_JS) == []
+    finally:
+        browser.set_window_size(1200, 900)

@@ -33,15 +33,29 @@ def test_a_drill_whose_plan_holds_passes_with_a_full_journal(tmp_path, isolated_
         assert kind in kinds
     assert {e["name"] for e in j["expectations"]} >= {"error_rate", "ungraceful", "recovers_within"}
     assert all(e["passed"] for e in j["expectations"])
-    run_dir = next((tmp_path / "r").iterdir())
+    run_dir = next(p for p in (tmp_path / "r").iterdir() if p.is_dir())
     for name in ("report.html", "summary.md", "junit.xml"):
         assert (run_dir / name).exists(), name
     assert not list(isolated_state.glob("*.json"))  # the run removed its state file
+    # The run is in the history beside its folder, one row with all its measures (docs/history.md).
+    from harness.history.store import measures_of, open_read, runs_of
+
+    conn = open_read(tmp_path / "r" / "history.sqlite")
+    (run,) = runs_of(conn, "echo-outage", 10)
+    assert (run["run_id"], run["status"], run["exit_code"], run["score"]) == (j["run_id"], "passed", 0, 100)
+    measures = measures_of(conn, [run["id"]])[run["id"]]
+    assert [(e["phase"], e["name"], e["measured"]) for e in measures["expectations"]] == \
+        [(e["phase"], e["name"], e["measured"]) for e in j["expectations"]]
+    assert [(p["name"], bool(p["faulted"])) for p in measures["phases"]] == \
+        [("baseline", False), ("back-down", True), ("recovery", False)]
+    assert 'id="history"' not in (run_dir / "report.html").read_text()  # no earlier run to draw a trend with
 
 
 def test_a_drill_that_hangs_fails_and_says_which_expectation_by_how_much(tmp_path, isolated_state):
-    res = run_cli(["run", str(SCENARIOS / "echo-hang.yaml"), "--report-dir", str(tmp_path / "r")], tmp_path)
+    res = run_cli(["run", str(SCENARIOS / "echo-hang.yaml"), "--report-dir", str(tmp_path / "r"), "--no-history"],
+                  tmp_path)
     assert res.returncode == 1, res.stdout + res.stderr
+    assert not list((tmp_path / "r").glob("history.sqlite*")) and not list(tmp_path.glob("**/*.sqlite"))
     assert res.stdout.startswith("FAILED: Echo edge hang")
     assert "edge-hang: ungraceful == 0: measured" in res.stdout
     j = only_journal(tmp_path / "r")
@@ -112,8 +126,14 @@ load:
 phases:
   - {{name: only, duration: 4s, expect: {{ungraceful: "== 0"}}}}
 """)
-    res = run_cli(["run", str(scenario), "--report-dir", str(tmp_path / "r")], tmp_path)
+    notes = tmp_path / "notes.sqlite"  # --history naming a file that is not SQLite: one warning, same verdict
+    notes.write_text("not a database\n" * 100)
+    res = run_cli(["run", str(scenario), "--report-dir", str(tmp_path / "r"), "--history", str(notes)], tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.startswith("PASSED: Stages on the drill clock")
+    assert (f"chaosdrill: warning: history not written: {notes}: cannot write the run to it: not a SQLite file "
+            "(file is not a database)\n") in res.stderr
+    assert notes.read_text() == "not a database\n" * 100 and list((tmp_path / "r").glob("*/report.html"))
     events = only_journal(tmp_path / "r")["events"]
     started = [e["t"] for e in events if e["type"] == "load_started" and "local" in e["message"]]
     changed = [e["t"] for e in events if e["type"] == "users_changed" and e.get("data", {}).get("users") == 20]

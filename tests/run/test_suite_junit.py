@@ -36,7 +36,7 @@ def _fake_run_one(monkeypatch, tmp_path):
 
 def _args(report_dir: Path, junit: Path | None) -> argparse.Namespace:
     return argparse.Namespace(quiet=True, report_dir=report_dir, junit=junit, fault_proxy=None, backend=None,
-                              master_bind=None, master_port=None)
+                              master_bind=None, master_port=None, allow_remote=False)
 
 
 def _cases(path: Path) -> int:
