@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from harness.engine.podman import PodmanService  # noqa: E402
 from harness.stack.backends import make_runtime  # noqa: E402
 from harness.stack.docker.image import builtin_image  # noqa: E402
-from harness.stack.model import load_stack  # noqa: E402
+from harness.stack.files import load_stack  # noqa: E402
 from harness.stack.runtime import StackOptions  # noqa: E402
 
 STACKS = {

@@ -114,7 +114,7 @@ def running_stack(stack_ref: str, service_args: dict[str, list[str]] | None = No
                   replicas: dict[str, int] | None = None, backend: str | None = None) -> Iterator[StackHandle]:
     """Start a stack (name or file) in a session, yield a handle, always close the session."""
     from harness.run.session import RunSession, SessionOptions
-    from harness.stack.model import load_stack
+    from harness.stack.files import load_stack
 
     stack = load_stack(stack_ref)
     session = RunSession(stack, f"pytest-{os.getpid()}-{stack.name}",

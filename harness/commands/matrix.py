@@ -57,7 +57,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     from harness.run.drill import run_one
     from harness.run.progress import Progress
     from harness.scenario import Scenario
-    from harness.stack.model import load_stack
+    from harness.stack.files import load_stack
     from harness.stack.runtime import check_service_options
 
     check_output_paths(args)

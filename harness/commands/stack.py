@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_up(args: argparse.Namespace) -> int:
     from harness.commands.common import parse_pairs
-    from harness.stack.model import load_stack
+    from harness.stack.files import load_stack
 
     stack = load_stack(args.stack)
     replicas = parse_pairs(args.replicas, "--replicas", as_int=True)

@@ -43,7 +43,7 @@ def file_kind(path: Path) -> str:
 def validate_file(path: Path, kind: str = "auto") -> list[str]:
     """Problems of one file as printable lines (empty: valid)."""
     from harness.scenario import validate_scenario_file
-    from harness.stack.model import validate_stack_file
+    from harness.stack.files import validate_stack_file
 
     if kind == "auto":
         kind = file_kind(path)

@@ -15,11 +15,11 @@ from harness.errors import UsageError
 from harness.judge.score import score_of
 from harness.metrics.series import Series, Stats
 
-__all__ = ["DrillDiff", "Row", "compare_sides"]
+__all__ = ["DrillDiff", "Pair", "compare_sides"]
 
 
 @dataclass
-class Row:
+class Pair:
     phase: str  # "" for an invariant
     endpoint: str | None
     name: str
@@ -47,10 +47,10 @@ class DrillDiff:
     new_status: str
     base_score: int | None
     new_score: int | None
-    rows: list[Row] = field(default_factory=list)
+    rows: list[Pair] = field(default_factory=list)
 
     @property
-    def regressions(self) -> list[Row]:
+    def regressions(self) -> list[Pair]:
         return [r for r in self.rows if r.regressed]
 
 
@@ -84,7 +84,7 @@ def compare_drill(drill: str, base: dict[str, Any], new: dict[str, Any]) -> Dril
     for key in [*b_exp, *(k for k in n_exp if k not in b_exp)]:
         b, n = b_exp.get(key), n_exp.get(key)
         threshold = str((n or b or {}).get("threshold", ""))
-        row = Row(key[0], key[1], key[2], threshold,
+        row = Pair(key[0], key[1], key[2], threshold,
                   b.get("measured") if b else None, n.get("measured") if n else None,
                   str(b.get("display", b.get("measured"))) if b else "not judged",
                   str(n.get("display", n.get("measured"))) if n else "not judged",
@@ -97,7 +97,7 @@ def compare_drill(drill: str, base: dict[str, Any], new: dict[str, Any]) -> Dril
     b_inv, n_inv = _invariants(base), _invariants(new)
     for key in [*b_inv, *(k for k in n_inv if k not in b_inv)]:
         b, n = b_inv.get(key), n_inv.get(key)
-        row = Row("", None, key[2], "holds", _offending(b), _offending(n),
+        row = Pair("", None, key[2], "holds", _offending(b), _offending(n),
                   ("held" if b.get("passed") else "VIOLATED") if b else "not checked",
                   ("held" if n.get("passed") else "VIOLATED") if n else "not checked",
                   bool(b.get("passed")) if b else None, bool(n.get("passed")) if n else None)

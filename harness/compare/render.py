@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.compare.diff import DrillDiff, Row
+from harness.compare.diff import DrillDiff, Pair
 
 __all__ = ["markdown", "text"]
 
@@ -13,7 +13,7 @@ def _score(diff: DrillDiff) -> str:
     return f"score {b} -> {n}"
 
 
-def _verdict(row: Row) -> str:
+def _verdict(row: Pair) -> str:
     if row.regressed:
         return f"REGRESSED ({row.regressed})"
     if row.improved:
@@ -25,7 +25,7 @@ def _verdict(row: Row) -> str:
     return "ok" if row.new_passed else "still fails"
 
 
-def _change(row: Row) -> str:
+def _change(row: Pair) -> str:
     if isinstance(row.base, (int, float)) and isinstance(row.new, (int, float)) and not isinstance(row.base, bool):
         delta = row.new - row.base
         if "%" in row.threshold or row.name == "error_rate":

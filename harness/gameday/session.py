@@ -76,7 +76,7 @@ class GameDay:
             if opts.stack and opts.stack not in (self.stack.name, str(opts.stack)):
                 raise UsageError(f"--stack {opts.stack}: the scenario {opts.scenario} runs on stack {self.stack.name}")
         else:
-            from harness.stack.model import load_stack
+            from harness.stack.files import load_stack
 
             self.stack = load_stack(opts.stack or "lending").with_replicas(opts.replicas)
         self.load_scenario = self._load_settings()

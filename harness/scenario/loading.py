@@ -128,7 +128,7 @@ def _stack_for(source: YamlSource, path: Path, replicas: dict[str, int]) -> tupl
     ref = source.data.get("stack")
     if not isinstance(ref, str):
         return None, []  # the structural pass reports it
-    from harness.stack.model import load_stack
+    from harness.stack.files import load_stack
 
     try:
         return load_stack(ref, base_dir=path.parent).with_replicas(replicas), []

@@ -346,7 +346,7 @@ class Scenario(StrictModel):
     def resolved_stack(self) -> Any:
         """The Stack this scenario runs on (loaded with the scenario, else now)."""
         if self._stack is None:
-            from harness.stack.model import load_stack
+            from harness.stack.files import load_stack
 
             self._stack = load_stack(self.stack, base_dir=self._source.parent if self._source else None)
         return self._stack

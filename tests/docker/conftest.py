@@ -53,7 +53,7 @@ def builtin_image(docker_client: Any) -> str:
 
 
 def load(name: str) -> Any:
-    from harness.stack.model import load_stack
+    from harness.stack.files import load_stack
 
     return load_stack(STACKS / name)
 

@@ -111,7 +111,7 @@ def test_containers_get_the_cpu_weight_of_several_host_processes(tmp_path):
 
 
 def test_dns_aliases_are_one_valid_label_and_unique_on_the_run_network(tmp_path):
-    from harness.stack.model import load_stack
+    from harness.stack.files import load_stack
 
     rt = DockerStackRuntime(load_stack("lending"), StackOptions())
     long_name = "Payment_Gateway." + "x" * 80

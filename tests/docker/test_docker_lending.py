@@ -8,7 +8,7 @@ import requests
 
 from harness.stack.backends import make_runtime
 from harness.stack.docker.runtime import DockerStackRuntime
-from harness.stack.model import load_stack
+from harness.stack.files import load_stack
 from harness.stack.runtime import StackOptions
 from harness.state import RunState
 

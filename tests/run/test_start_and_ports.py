@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from harness.stack.model import load_stack
+from harness.stack.files import load_stack
 from harness.stack.runtime import StackOptions, StackRuntime
 from tests.run.conftest import run_cli
 

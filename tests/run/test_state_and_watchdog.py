@@ -105,7 +105,7 @@ def test_the_watchdog_lease_carries_a_kill_faults_own_restart(state_dir, on_kill
     """A kill fault's `restart:` wins over the stack's restart_on_kill for the watchdog too (it took
     the stack's: a runner killed mid-fault had its `restart: false` bureau started again)."""
     from harness.faults.process_kill import ProcessKill
-    from harness.stack.model import load_stack
+    from harness.stack.files import load_stack
     from harness.stack.runtime import StackOptions, StackRuntime
 
     stack = load_stack(Path(__file__).resolve().parents[2] / "scenarios" / "stacks" / "lending.yaml")

@@ -14,7 +14,7 @@ import pytest
 from harness.commands.validate import validate_file
 from harness.scenario import validate_scenario_file
 from harness.schema.errors import FileIssue
-from harness.stack.model import validate_stack_file
+from harness.stack.files import validate_stack_file
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "broken_scenarios"
 EXPECT = re.compile(r"^# expect: (\d+) ([^:]*): (.+)$")

@@ -13,7 +13,7 @@ from harness.commands.schema import schema_for
 from harness.scenario import load_scenario
 from harness.scenario.model import Scenario
 from harness.schema.errors import FileError
-from harness.stack.model import load_stack
+from harness.stack.files import load_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
