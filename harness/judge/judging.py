@@ -20,7 +20,7 @@ from harness.schema.suggest import did_you_mean, known_list
 from harness.schema.thresholds import Threshold
 
 DEFAULT_SETTLE = 1.0
-THRESHOLD_FIELDS = ("error_rate", "ungraceful", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_latency",
+THRESHOLD_FIELDS = ("error_rate", "errors", "ungraceful", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_latency",
                     "throughput", "goodput")
 
 Timing = Mapping[str, tuple[float, float]]
@@ -61,6 +61,8 @@ def _is_event(name: str, threshold: Threshold) -> bool:
     """Counts of bad events and the worst latency are judged on the whole phase (no settle)."""
     if name == "max_latency":
         return True
+    if name == "errors":
+        return True  # a count only (its share is error_rate)
     counted = name == "ungraceful" or name.startswith(("codes.", "classes."))
     return counted and threshold.unit != "%"
 

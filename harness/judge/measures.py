@@ -62,6 +62,8 @@ def measure(name: str, threshold: Threshold, stats: Stats, seconds: int,
         return _share_or_none(stats.error_rate, stats)
     if name == "ungraceful":
         return _count_or_share(stats.ungraceful, stats, share)
+    if name == "errors":
+        return _count_or_share(stats.errors, stats, False)
     if name.startswith("codes."):
         return _count_or_share(stats.codes.get(name[6:], 0), stats, share)
     if name.startswith("classes."):
