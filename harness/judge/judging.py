@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from harness.judge.measures import Measured, explain, fmt, measure
+from harness.judge.margin import decided_by
+from harness.judge.measures import Measured, counted, explain, fmt, measure
 from harness.judge.recovery import STREAK, Bounds, recovery_time
 from harness.judge.results import ExpectationResult, runs_of
 from harness.judge.windows import SecondIndex, judged_seconds, phase_seconds
@@ -130,8 +131,13 @@ class _PhaseJudge:
         if stats.n == 0 and name not in ("throughput", "goodput"):
             m = Measured(None, m.unit, "no requests", f"no requests in {_span(secs)}")
         passed = m.value is not None and threshold.check(m.value)
-        return ExpectationResult(phase, endpoint, name, str(threshold), m.value, m.display, passed,
-                                 "" if passed else explain(name, threshold, m), window=runs_of(secs))
+        why = "" if passed else explain(name, threshold, m)
+        share = counted(name, stats) if threshold.unit == "%" and not passed else None
+        if share is not None and stats.n:
+            close = decided_by(threshold, share[0], stats.n, share[1])  # '' when more answers decided it
+            why += f", {close}" if close else ""
+        return ExpectationResult(phase, endpoint, name, str(threshold), m.value, m.display, passed, why,
+                                 window=runs_of(secs))
 
     def _retry_after(self, phase: str, endpoint: str | None, secs: list[int], missing: str) -> ExpectationResult:
         stats = self.index.stats(secs, endpoint)

@@ -93,6 +93,19 @@ def measure(name: str, threshold: Threshold, stats: Stats, seconds: int,
     raise KeyError(f"unknown expectation {name!r}")
 
 
+def counted(name: str, stats: Stats) -> tuple[int, str] | None:
+    """The answers a share counts on `stats` and what to call them ("errors", "OVERLOADED"),
+    so a failed share can say by how many answers it missed; None for a name that is no share."""
+    if name == "error_rate":
+        return stats.errors, "errors"
+    if name == "ungraceful":
+        return stats.ungraceful, "ungraceful"
+    for prefix, counts in (("codes.", stats.codes), ("classes.", stats.classes)):
+        if name.startswith(prefix):
+            return counts.get(name[len(prefix):], 0), name[len(prefix):]
+    return None
+
+
 def _share_or_none(value: float, stats: Stats) -> Measured:
     if not stats.n:
         return Measured(None, "share", "no requests", "no requests to compute a share of")
