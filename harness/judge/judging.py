@@ -14,7 +14,7 @@ from harness.judge.margin import decided_by
 from harness.judge.measures import Measured, counted, explain, fmt, measure
 from harness.judge.recovery import STREAK, Bounds, recovery_time
 from harness.judge.results import ExpectationResult, runs_of
-from harness.judge.windows import SecondIndex, judged_seconds, phase_seconds
+from harness.judge.windows import SecondIndex, fault_changes, judged_seconds, phase_seconds
 from harness.metrics.series import INSTANCE_SCOPE, Series, instance_scope
 from harness.schema.durations import format_duration
 from harness.schema.suggest import did_you_mean, known_list
@@ -32,15 +32,6 @@ def normalize_timing(phases_timing: Any) -> dict[str, tuple[float, float]]:
     if isinstance(phases_timing, Mapping):
         return {str(k): (float(v[0]), float(v[1])) for k, v in phases_timing.items()}
     return {str(p["name"]): (float(p["start"]), float(p["end"])) for p in phases_timing}
-
-
-def _changes(phase: Any, start: float) -> list[float]:
-    """Moments inside the phase when a fault starts or ends (absolute)."""
-    out: list[float] = []
-    for fault in phase.faults:
-        f_start, f_end = phase.fault_window(fault)
-        out += [start + f_start, start + f_end]
-    return out
 
 
 def _faults_ended(scenario: Any, timing: Timing, phase_name: str) -> float:
@@ -68,7 +59,8 @@ def _is_event(name: str, threshold: Threshold) -> bool:
     return counted and threshold.unit != "%"
 
 
-def _thresholds(expect: Any) -> Iterable[tuple[str, Threshold]]:
+def expect_thresholds(expect: Any) -> Iterable[tuple[str, Threshold]]:
+    """Every threshold of one scope's expectations as (name, threshold), in the verdict's order."""
     for name in THRESHOLD_FIELDS:
         value = getattr(expect, name, None)
         if value is not None:
@@ -89,18 +81,18 @@ class _PhaseJudge:
         self.base_secs: list[int] = []
         if baseline in timing:
             b_start, b_end = timing[baseline]
-            self.base_secs = judged_seconds(b_start, b_end, _changes(scenario.phase(baseline), b_start), settle)
+            self.base_secs = judged_seconds(b_start, b_end, fault_changes(scenario.phase(baseline), b_start), settle)
 
     def judge_phase(self, phase: Any) -> list[ExpectationResult]:
         start, end = self.timing[phase.name]
-        stat_secs = judged_seconds(start, end, _changes(phase, start), self.settle)
+        stat_secs = judged_seconds(start, end, fault_changes(phase, start), self.settle)
         all_secs = phase_seconds(start, end)
         out: list[ExpectationResult] = []
         scopes = [(None, phase.expect), *phase.expect.endpoints.items(),
                   *((instance_scope(name), sub) for name, sub in phase.expect.instances.items())]
         for endpoint, expect in scopes:
             missing = self._missing_endpoint(endpoint)
-            for name, threshold in _thresholds(expect):
+            for name, threshold in expect_thresholds(expect):
                 secs = all_secs if _is_event(name, threshold) else stat_secs
                 out.append(self._threshold(phase.name, endpoint, name, threshold, secs, missing))
             if expect.retry_after == "required":
