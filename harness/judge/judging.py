@@ -71,6 +71,12 @@ def expect_thresholds(expect: Any) -> Iterable[tuple[str, Threshold]]:
         yield f"classes.{cls}", value
 
 
+def expect_scopes(expect: Any) -> list[tuple[str | None, Any]]:
+    """A phase's expectations by scope: (None, all requests), then each endpoint and `instance NAME`."""
+    return [(None, expect), *expect.endpoints.items(),
+            *((instance_scope(name), sub) for name, sub in expect.instances.items())]
+
+
 def _span(seconds: list[int]) -> str:
     return f"seconds {seconds[0]}-{seconds[-1]}" if seconds else "no seconds"
 
@@ -88,9 +94,7 @@ class _PhaseJudge:
         stat_secs = judged_seconds(start, end, fault_changes(phase, start), self.settle)
         all_secs = phase_seconds(start, end)
         out: list[ExpectationResult] = []
-        scopes = [(None, phase.expect), *phase.expect.endpoints.items(),
-                  *((instance_scope(name), sub) for name, sub in phase.expect.instances.items())]
-        for endpoint, expect in scopes:
+        for endpoint, expect in expect_scopes(phase.expect):
             missing = self._missing_endpoint(endpoint)
             for name, threshold in expect_thresholds(expect):
                 secs = all_secs if _is_event(name, threshold) else stat_secs

@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.judge import DEFAULT_SETTLE
-from harness.judge.judging import expect_thresholds
+from harness.judge.judging import expect_scopes, expect_thresholds
 from harness.judge.margin import LOWER, is_bound, one_answer_crosses
 from harness.judge.windows import fault_changes, judged_seconds
-from harness.metrics.series import instance_scope
 from harness.run.load_rate import PlannedLoad
 from harness.schema.thresholds import Threshold
 
@@ -135,9 +134,7 @@ def estimate_answers(plan: Any, settle: float = DEFAULT_SETTLE) -> AnswerEstimat
         if phase.expect is None:
             continue
         seconds = judged_seconds(planned.start, planned.end, fault_changes(phase, planned.start), settle)
-        scopes = [(None, phase.expect), *phase.expect.endpoints.items(),
-                  *((instance_scope(name), sub) for name, sub in phase.expect.instances.items())]
-        for scope, expect in scopes:
+        for scope, expect in expect_scopes(phase.expect):
             for name, threshold in expect_thresholds(expect):
                 if threshold.unit != "%":
                     continue
