@@ -181,7 +181,9 @@ def load_drills(paths: list[Path], replicas: dict[str, int],
 
 
 def print_plans(loaded: list[tuple[Path, Any]], service_args: dict) -> int:
-    """--dry-run: each drill's timeline as its run would follow it; nothing starts."""
+    """--dry-run: each drill's timeline as its run would follow it, then any share a
+    single answer would decide (a warning: the exit code stays 0); nothing starts."""
+    from harness.run.answers import estimate_answers
     from harness.run.plan import describe_plan, make_plan
 
     total = 0.0
@@ -191,10 +193,19 @@ def print_plans(loaded: list[tuple[Path, Any]], service_args: dict) -> int:
         print(f"== {scenario.title} ({path}) ==")
         for service, extra in service_args.items():
             print(f"service args: {service} {' '.join(extra)}")
-        print("\n".join(describe_plan(plan)))
+        print("\n".join(describe_plan(plan) + estimate_answers(plan).warnings()))
         print()
     print(f"dry run: {len(loaded)} drill(s), {total:g}s of phases in all; nothing was started")
     return 0
+
+
+def answer_warnings(loaded: list[tuple[Path, Any]]) -> list[str]:
+    """Every share of these drills that a single answer would decide (harness/run/answers.py)."""
+    from harness.run.answers import estimate_answers
+    from harness.run.plan import make_plan
+
+    return [line for _, scenario in loaded
+            for line in estimate_answers(make_plan(scenario, scenario.resolved_stack())).warnings()]
 
 
 def run_suite(loaded: list[tuple[Path, Any]], args: argparse.Namespace, service_args: dict, replicas: dict,

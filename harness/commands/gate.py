@@ -64,6 +64,7 @@ def _with_profile(loaded: list, profile: str, directory: str) -> list:
 
 def cmd_gate(args: argparse.Namespace) -> int:
     from harness.commands.common import (
+        answer_warnings,
         check_master_address,
         check_master_needed,
         check_output_paths,
@@ -91,6 +92,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
         return print_plans(loaded, service_args)
     started = time.monotonic()
     print(f"gate: {len(loaded)} drill(s) from {args.directory}", file=sys.stderr)
+    for line in answer_warnings(loaded):  # said up front; each drill says it again as it starts
+        print(f"gate: {line}", file=sys.stderr)
     outcomes, worst = run_suite(loaded, args, service_args, replicas, force_suite=True)
     for journal, run_dir in outcomes:  # one line per drill at the end, where a CI log is read first
         name = Path(journal["scenario"].get("path") or run_dir.name).name

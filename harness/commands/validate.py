@@ -3,6 +3,9 @@
 A file with a top-level `phases` key is a scenario (its stack is checked
 too); one with `services` is a stack. Prints `ok FILE` or one line per
 problem (`file:LINE field: message`); exit 0 when all are valid, else 2.
+A valid scenario also gets a `warning:` line for each share expectation a
+single answer would decide, as written and in each profile
+(harness/run/answers.py): valid, but its verdict would be luck.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-from harness.commands.common import MODEL_MODULES
+from harness.commands.common import MODEL_MODULES, answer_warnings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,6 +46,11 @@ def file_kind(path: Path) -> str:
 
 def validate_file(path: Path, kind: str = "auto") -> list[str]:
     """Problems of one file as printable lines (empty: valid)."""
+    return _checked(path, kind)[1]
+
+
+def _checked(path: Path, kind: str) -> tuple[Any, list[str]]:
+    """The valid scenario (None for a stack or an invalid file) and the file's problems."""
     from harness.scenario import validate_scenario_file
     from harness.stack.files import validate_stack_file
 
@@ -49,9 +58,14 @@ def validate_file(path: Path, kind: str = "auto") -> list[str]:
         kind = file_kind(path)
     if kind == "stack":
         _, issues = validate_stack_file(path)
-    else:
-        _, issues = validate_scenario_file(path)
-    return [str(i) for i in issues]
+        return None, [str(i) for i in issues]
+    scenario, issues = validate_scenario_file(path)
+    return scenario, [str(i) for i in issues]
+
+
+def profile_variants(path: Path, scenario: Any) -> list[tuple[Path, Any]]:
+    """The scenario as written and with each of its profiles, for the answer warnings."""
+    return [(path, scenario), *((path, scenario.with_profile(name)) for name in scenario.profiles)]
 
 
 def expand(names: list[str]) -> list[str]:
@@ -74,13 +88,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise UsageError(f"no .yaml files in {', '.join(args.files)}")
     worst = 0
     for name in files:
-        problems = validate_file(Path(name), args.kind)
+        scenario, problems = _checked(Path(name), args.kind)
         if problems:
             worst = 2
             for line in problems:
                 print(line)
         else:
             print(f"ok {name}")
+            for line in answer_warnings(profile_variants(Path(name), scenario)) if scenario is not None else []:
+                print(line)  # valid, and still worth fixing: the exit code stays 0
     if worst:
         print("chaosdrill: error: invalid file(s); fix the problems above", file=sys.stderr)
     return worst

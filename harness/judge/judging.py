@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from harness.judge.measures import Measured, explain, fmt, measure
+from harness.judge.margin import decided_by
+from harness.judge.measures import Measured, counted, explain, fmt, measure
 from harness.judge.recovery import STREAK, Bounds, recovery_time
 from harness.judge.results import ExpectationResult, runs_of
-from harness.judge.windows import SecondIndex, judged_seconds, phase_seconds
+from harness.judge.windows import SecondIndex, fault_changes, judged_seconds, phase_seconds
 from harness.metrics.series import INSTANCE_SCOPE, Series, instance_scope
 from harness.schema.durations import format_duration
 from harness.schema.suggest import did_you_mean, known_list
 from harness.schema.thresholds import Threshold
 
 DEFAULT_SETTLE = 1.0
-THRESHOLD_FIELDS = ("error_rate", "ungraceful", "slow", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_latency",
+THRESHOLD_FIELDS = ("error_rate", "errors", "ungraceful", "slow", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_latency",
                     "throughput", "goodput")
 
 Timing = Mapping[str, tuple[float, float]]
@@ -31,15 +32,6 @@ def normalize_timing(phases_timing: Any) -> dict[str, tuple[float, float]]:
     if isinstance(phases_timing, Mapping):
         return {str(k): (float(v[0]), float(v[1])) for k, v in phases_timing.items()}
     return {str(p["name"]): (float(p["start"]), float(p["end"])) for p in phases_timing}
-
-
-def _changes(phase: Any, start: float) -> list[float]:
-    """Moments inside the phase when a fault starts or ends (absolute)."""
-    out: list[float] = []
-    for fault in phase.faults:
-        f_start, f_end = phase.fault_window(fault)
-        out += [start + f_start, start + f_end]
-    return out
 
 
 def _faults_ended(scenario: Any, timing: Timing, phase_name: str) -> float:
@@ -61,11 +53,14 @@ def _is_event(name: str, threshold: Threshold) -> bool:
     """Counts of bad events and the worst latency are judged on the whole phase (no settle)."""
     if name == "max_latency":
         return True
+    if name == "errors":
+        return True  # a count only (its share is error_rate)
     counted = name in ("ungraceful", "slow") or name.startswith(("codes.", "classes."))
     return counted and threshold.unit != "%"
 
 
-def _thresholds(expect: Any) -> Iterable[tuple[str, Threshold]]:
+def expect_thresholds(expect: Any) -> Iterable[tuple[str, Threshold]]:
+    """Every threshold of one scope's expectations as (name, threshold), in the verdict's order."""
     for name in THRESHOLD_FIELDS:
         value = getattr(expect, name, None)
         if value is not None:
@@ -74,6 +69,12 @@ def _thresholds(expect: Any) -> Iterable[tuple[str, Threshold]]:
         yield f"codes.{code}", value
     for cls, value in (expect.classes or {}).items():
         yield f"classes.{cls}", value
+
+
+def expect_scopes(expect: Any) -> list[tuple[str | None, Any]]:
+    """A phase's expectations by scope: (None, all requests), then each endpoint and `instance NAME`."""
+    return [(None, expect), *expect.endpoints.items(),
+            *((instance_scope(name), sub) for name, sub in expect.instances.items())]
 
 
 def _span(seconds: list[int]) -> str:
@@ -86,18 +87,16 @@ class _PhaseJudge:
         self.base_secs: list[int] = []
         if baseline in timing:
             b_start, b_end = timing[baseline]
-            self.base_secs = judged_seconds(b_start, b_end, _changes(scenario.phase(baseline), b_start), settle)
+            self.base_secs = judged_seconds(b_start, b_end, fault_changes(scenario.phase(baseline), b_start), settle)
 
     def judge_phase(self, phase: Any) -> list[ExpectationResult]:
         start, end = self.timing[phase.name]
-        stat_secs = judged_seconds(start, end, _changes(phase, start), self.settle)
+        stat_secs = judged_seconds(start, end, fault_changes(phase, start), self.settle)
         all_secs = phase_seconds(start, end)
         out: list[ExpectationResult] = []
-        scopes = [(None, phase.expect), *phase.expect.endpoints.items(),
-                  *((instance_scope(name), sub) for name, sub in phase.expect.instances.items())]
-        for endpoint, expect in scopes:
+        for endpoint, expect in expect_scopes(phase.expect):
             missing = self._missing_endpoint(endpoint)
-            for name, threshold in _thresholds(expect):
+            for name, threshold in expect_thresholds(expect):
                 secs = all_secs if _is_event(name, threshold) else stat_secs
                 out.append(self._threshold(phase.name, endpoint, name, threshold, secs, missing))
             if expect.retry_after == "required":
@@ -129,8 +128,13 @@ class _PhaseJudge:
         if stats.n == 0 and name not in ("throughput", "goodput"):
             m = Measured(None, m.unit, "no requests", f"no requests in {_span(secs)}")
         passed = m.value is not None and threshold.check(m.value)
-        return ExpectationResult(phase, endpoint, name, str(threshold), m.value, m.display, passed,
-                                 "" if passed else explain(name, threshold, m), window=runs_of(secs))
+        why = "" if passed else explain(name, threshold, m)
+        share = counted(name, stats) if threshold.unit == "%" and not passed else None
+        if share is not None and stats.n:
+            close = decided_by(threshold, share[0], stats.n, share[1])  # '' when more answers decided it
+            why += f", {close}" if close else ""
+        return ExpectationResult(phase, endpoint, name, str(threshold), m.value, m.display, passed, why,
+                                 window=runs_of(secs))
 
     def _retry_after(self, phase: str, endpoint: str | None, secs: list[int], missing: str) -> ExpectationResult:
         stats = self.index.stats(secs, endpoint)

@@ -69,6 +69,8 @@ def measure(name: str, threshold: Threshold, stats: Stats, seconds: int,
         m = _count_or_share(stats.slower_than(deadline_ms), stats, share)
         m.display += f" over the {fmt(deadline_ms, 'ms')} deadline"
         return m
+    if name == "errors":
+        return _count_or_share(stats.errors, stats, False)
     if name.startswith("codes."):
         return _count_or_share(stats.codes.get(name[6:], 0), stats, share)
     if name.startswith("classes."):
@@ -96,6 +98,19 @@ def measure(name: str, threshold: Threshold, stats: Stats, seconds: int,
         ratio = rps / base_rps
         return Measured(ratio, "ratio", f"{ratio:.2f}x baseline ({rps:.1f} vs {base_rps:.1f} req/s)")
     raise KeyError(f"unknown expectation {name!r}")
+
+
+def counted(name: str, stats: Stats) -> tuple[int, str] | None:
+    """The answers a share counts on `stats` and what to call them ("errors", "OVERLOADED"),
+    so a failed share can say by how many answers it missed; None for a name that is no share."""
+    if name == "error_rate":
+        return stats.errors, "errors"
+    if name == "ungraceful":
+        return stats.ungraceful, "ungraceful"
+    for prefix, counts in (("codes.", stats.codes), ("classes.", stats.classes)):
+        if name.startswith(prefix):
+            return counts.get(name[len(prefix):], 0), name[len(prefix):]
+    return None
 
 
 def _share_or_none(value: float, stats: Stats) -> Measured:

@@ -10,7 +10,7 @@ hang or an unexplained error right after a fault is exactly what they catch.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
 from harness.metrics.series import Second, Series, Stats
 
@@ -21,6 +21,16 @@ def phase_seconds(start: float, end: float) -> list[int]:
     """Whole seconds t with [t, t+1) inside [start, end)."""
     first = int(-(-start // 1)) if start > 0 else int(start)
     return [t for t in range(first, int(end) + 1) if t >= start - EPS and t + 1 <= end + EPS]
+
+
+def fault_changes(phase: Any, start: float) -> list[float]:
+    """Moments inside a scenario phase starting at `start` when a fault starts or ends (absolute):
+    the judge settles after each, and the answer estimate before a run leaves the same seconds out."""
+    out: list[float] = []
+    for fault in phase.faults:
+        f_start, f_end = phase.fault_window(fault)
+        out += [start + f_start, start + f_end]
+    return out
 
 
 def judged_seconds(start: float, end: float, changes: Iterable[float], settle: float) -> list[int]:

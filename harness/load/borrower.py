@@ -33,7 +33,8 @@ from locust.contrib.fasthttp import FastHttpUser
 
 from harness.errors import UsageError
 from harness.load.acks import ACKNOWLEDGED_CODES, acknowledge
-from harness.load.lending_endpoints import APPLY, QUOTA, REPAY, STATUS
+from harness.load.borrower_rates import CROSS_USERS, TASKS_PER_S
+from harness.load.lending_endpoints import APPLY, CROSS_APPLY, CROSS_QUOTA, QUOTA, REPAY, STATUS
 from harness.load.pacing import poisson_pacing
 
 RETRY_CODES = frozenset({"DEFERRED", "CREDIT_UNAVAILABLE", "PAYMENT_UNAVAILABLE", "OVERLOADED", "MAINTENANCE"})
@@ -66,7 +67,7 @@ def _retry_after(resp: Any) -> float | None:
 
 
 class BorrowerUser(FastHttpUser):
-    wait_time = poisson_pacing(1.0)
+    wait_time = poisson_pacing(1.0 / TASKS_PER_S["BorrowerUser"])
     apply_name = APPLY
     quota_name = QUOTA
 
@@ -174,10 +175,10 @@ class CrossBorrowerUser(BorrowerUser):
     applying about twice a second (lending freezes the quota after a few
     loans a minute). Its own request names keep it apart in the metrics."""
 
-    wait_time = poisson_pacing(0.5)
-    fixed_count = 10  # with BorrowerUser: ten cross-borrowers, every other user an ordinary borrower
-    apply_name = f"{APPLY} (cross-borrowing)"
-    quota_name = f"{QUOTA} (cross-borrowing)"
+    wait_time = poisson_pacing(1.0 / TASKS_PER_S["CrossBorrowerUser"])
+    fixed_count = CROSS_USERS  # with BorrowerUser: ten cross-borrowers, the other users ordinary borrowers
+    apply_name = CROSS_APPLY
+    quota_name = CROSS_QUOTA
 
     def _new_session(self) -> None:
         super()._new_session()

@@ -9,3 +9,7 @@ APPLY = "POST /v1/loans"
 STATUS = "GET /v1/loans/{id}"
 REPAY = "POST /v1/loans/{id}/repayments"
 ALL = (QUOTA, APPLY, STATUS, REPAY)
+
+# CrossBorrowerUser's own names, so its requests stay apart from ordinary borrowers' in the metrics
+CROSS_QUOTA = f"{QUOTA} (cross-borrowing)"
+CROSS_APPLY = f"{APPLY} (cross-borrowing)"

@@ -73,9 +73,12 @@ class Stats:
         Explicit rejections (risk, bad input) are business answers, not
         errors; degraded answers and ungraceful outcomes are errors.
         """
-        if not self.n:
-            return 0.0
-        return (self.classes.get("degraded", 0) + self.classes.get("ungraceful", 0)) / self.n
+        return self.errors / self.n if self.n else 0.0
+
+    @property
+    def errors(self) -> int:
+        """Answers counted in the error rate: degraded and ungraceful ones."""
+        return self.classes.get("degraded", 0) + self.classes.get("ungraceful", 0)
 
     @property
     def ungraceful(self) -> int:

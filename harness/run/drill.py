@@ -46,6 +46,7 @@ def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, rep
     journal.strict_load = strict_load
     progress.event(f"== {scenario.title} ({path}) ==")
     progress.event(f"plan: {' '.join(scenario.plan.split())}")
+    _say_answers(plan, progress)
     opts = RunOptions(run_dir=run_dir, service_args=service_args, replicas=replicas,
                       fault_proxy_url=fault_proxy, backend=backend, progress=progress,
                       abort_check=abort_check(), driver=driver, master_bind=master[0], master_port=master[1],
@@ -81,6 +82,15 @@ def run_one(path: Path, scenario: Any, report_dir: Path, service_args: dict, rep
         print(f"chaosdrill: could not render the report: {exc!r}", file=sys.stderr)
     print_verdict(data, run_dir)
     return data, run_dir
+
+
+def _say_answers(plan: Any, progress: Progress) -> None:
+    """How many answers the drill's shares will be judged on, and any a single answer decides; nothing stops."""
+    from harness.run.answers import estimate_answers
+
+    estimate = estimate_answers(plan)
+    for line in filter(None, [estimate.summary(), *estimate.warnings()]):
+        progress.event(line)
 
 
 def print_verdict(data: dict, run_dir: Path) -> None:

@@ -103,8 +103,10 @@ def describe_plan(plan: Plan) -> list[str]:
     lines will use, without starting anything (`run --dry-run`): a drill can be read
     and reviewed as the timeline it is, with its profile and --replicas applied."""
     from harness.faults import build_fault
+    from harness.run.answers import estimate_answers
 
     scenario, stack = plan.scenario, plan.stack
+    answers = estimate_answers(plan).by_text()
     services = ", ".join(f"{name} x{svc.replicas}" if svc.replicas > 1 else name
                          for name, svc in stack.services.items())
     load = scenario.load
@@ -119,7 +121,10 @@ def describe_plan(plan: Plan) -> list[str]:
     events: list[tuple[float, int, str]] = []
     for phase in plan.phases:
         events.append((phase.start, 1, f"phase {phase.name} ({format_duration(phase.end - phase.start)})"))
-        events += [(phase.start, 3, f"expect {text}") for text in _expectations(phase.expect)]
+        # a share's line says how many answers its window will judge (harness/run/answers.py)
+        events += [(phase.start, 3, f"expect {text}" + (f"  ({answers[(phase.name, text)].describe()})"
+                                                        if (phase.name, text) in answers else ""))
+                   for text in _expectations(phase.expect)]
     for fault in plan.faults:
         what = build_fault(fault.entry, fault.id).describe()
         events.append((fault.start, 2, f"fault on: {what}"))

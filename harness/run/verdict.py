@@ -18,7 +18,7 @@ from harness.metrics.series import Series
 _SEVERITY = (
     ("ungraceful", "classes.ungraceful", "load_workers"),  # broken answers; or the drill did not load as planned
     ("answer",),  # the system answered, wrongly
-    ("error_rate", "goodput", "classes."),
+    ("error_rate", "errors", "goodput", "classes."),
     ("recovers_within",),
     ("codes.", "retry_after", "throughput"),
 )

@@ -25,6 +25,7 @@ from harness.schema.thresholds import Threshold, ThresholdFor, units
 
 ShareThreshold = Annotated[Threshold, units("%", hint="a share like '< 0.5%'")]
 CountOrShare = Annotated[Threshold, units("", "%", hint="a count like '== 0' or a share like '< 1%'")]
+CountThreshold = Annotated[Threshold, units("", hint="a count like '<= 2' (a share of errors is error_rate)")]
 LatencyThreshold = Annotated[Threshold, units("", "ms", "s", "us", hint="a time like '< 300ms' or '< 2s' (no unit: ms)")]
 RateThreshold = Annotated[Threshold, units("x", "rps", "", hint="a ratio to the baseline like '> 0.7x' or requests/s like '> 50rps'")]
 
@@ -65,6 +66,7 @@ class ExpectBase(StrictModel):
     """What must hold over a phase (or one endpoint in it); every field is optional."""
 
     error_rate: ShareThreshold | None = None
+    errors: CountThreshold | None = None  # degraded + ungraceful answers of the whole phase
     ungraceful: CountOrShare | None = None
     p50_ms: LatencyThreshold | None = None
     p90_ms: LatencyThreshold | None = None

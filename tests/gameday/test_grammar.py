@@ -121,6 +121,14 @@ def test_hypothesis_expectations_use_the_scenario_vocabulary():
                                              "codes": {"APPROVED_DEGRADED": "> 0"}})
 
 
+def test_a_hypothesis_may_bound_the_count_of_errors_but_not_as_a_share():
+    cmd = parse("hypothesis start calm expect errors<=2 codes.OVERLOADED<=3", VOCAB)
+    assert cmd == HypothesisStart("calm", {"errors": "<= 2", "codes": {"OVERLOADED": "<= 3"}})
+    assert "errors" in complete("hypothesis start x expect error_rate<1% ", VOCAB)
+    with pytest.raises(UsageError, match="error_rate"):
+        parse("hypothesis start calm expect errors<1%", VOCAB)
+
+
 def test_completion_offers_only_names_that_exist():
     assert complete("la", VOCAB) == ["latency"]
     assert "credit-bureau-a" in complete("down ", VOCAB)
