@@ -325,7 +325,8 @@ class StackRuntime:
         svc = self.stack.services[inst.service]
         timeout = float(svc.health.timeout)
         interval = float(svc.health.interval)
-        url = inst.url + inst.health_path
+        tcp = inst.health_path is None  # `path: null`: a TCP connection accepted is healthy
+        url = f"tcp://{inst.host}:{inst.port}" if tcp else inst.url + inst.health_path
         deadline = time.monotonic() + timeout
         last = "no answer"
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
@@ -340,6 +341,10 @@ class StackRuntime:
                         raise UsageError(f"--service-arg {inst.service}={' '.join(added)}: {message}")
                     raise HarnessError(message)
                 try:
+                    if tcp:
+                        _, writer = await asyncio.wait_for(asyncio.open_connection(inst.host, inst.port), 2)
+                        writer.close()
+                        return
                     async with session.get(url) as resp:
                         if resp.status == 200:
                             return
