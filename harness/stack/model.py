@@ -88,6 +88,8 @@ class Service(StrictModel):
     restart_on_kill: bool = True
     image: str | None = None
     build: Build | None = None
+    # Docker backend: replaces the image's ENTRYPOINT (and its CMD, unless `command` is given), as Compose's does.
+    entrypoint: list[str] | None = None
     # A service already running, which chaosdrill never starts nor stops: a link's target, or the entry.
     address: Address | None = None
 
@@ -99,7 +101,7 @@ class Service(StrictModel):
     def _running_elsewhere(self) -> "Service":
         if self.address is None:
             return self
-        started = [k for k in ("command", "image", "build") if getattr(self, k) is not None]
+        started = [k for k in ("command", "entrypoint", "image", "build") if getattr(self, k) is not None]
         if started:
             raise ValueError(f"a service with an address is already running: it takes no {', '.join(started)}")
         if self.replicas != 1 or self.port != "auto":
@@ -124,7 +126,11 @@ class Link(StrictModel):
     description: str = ""
     # A fixed port for the link's proxy on 127.0.0.1, so a system started outside chaosdrill can be
     # pointed at it once and drilled again and again; None: a free port picked at each start.
+    # Docker backend: the port inside the fault proxy's container, on the run's network.
     listen: Annotated[int, Field(ge=1, le=65535)] | None = None
+    # Docker backend: the port of TO the proxy forwards to, when TO listens on more than one
+    # (FROM->TO#9000); None: TO's own port.
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
 
 
 class ClassRules(StrictModel):
@@ -311,18 +317,25 @@ def _check_stack(data: dict[str, Any], report: Report) -> None:
                 report(("links", key, side) if given else ("links", key), unknown_name("service", value, names))
 
     backend = data.get("backend", "process")
+    for key, body in links.items():
+        if backend == "process" and isinstance(body, dict) and "port" in body:
+            report(("links", key, "port"), "the process backend forwards a link to its target's own port; "
+                                           "a port here is the docker backend's")
     for name, svc in services.items():
         if not isinstance(svc, dict):
             continue
         if backend == "process" and "command" not in svc and "address" not in svc:
             report(("services", name), "a service of the process backend needs a command (or an address, "
                                        "when it is already running)")
-        command = svc.get("command")
-        if isinstance(command, list):
-            for i, arg in enumerate(command):
+        if backend == "process" and "entrypoint" in svc:
+            report(("services", name, "entrypoint"), "an image's entrypoint is the docker backend's; a process "
+                                                     "runs its command")
+        for key in ("entrypoint", "command"):
+            argv = svc.get(key)
+            for i, arg in enumerate(argv) if isinstance(argv, list) else ():
                 if isinstance(arg, str):
                     for problem in placeholder_problems(arg, links, names):
-                        report(("services", name, "command", i), problem)
+                        report(("services", name, key, i), problem)
         env = svc.get("env")
         if isinstance(env, dict):
             for k, v in env.items():
@@ -331,7 +344,7 @@ def _check_stack(data: dict[str, Any], report: Report) -> None:
                         report(("services", name, "env", k), problem)
 
     fixed = []
-    for name, svc in services.items():
+    for name, svc in services.items() if backend != "docker" else ():  # a container has its own ports
         port, replicas = (svc.get("port"), svc.get("replicas", 1)) if isinstance(svc, dict) else (None, 1)
         if not isinstance(port, bool) and isinstance(port, int) and isinstance(replicas, int) and replicas >= 1:
             fixed.append((name, port, replicas))
