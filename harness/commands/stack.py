@@ -1,4 +1,4 @@
-"""`chaosdrill stack up|down`: a stack alone, for manual play."""
+"""`chaosdrill stack up|down`: a stack alone, for manual play; `stack import`: a stack from a Compose file."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 from harness.commands.common import MODEL_MODULES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("stack", help="start or stop a stack alone (no load, no faults)")
-    ssub = p.add_subparsers(dest="stack_command", metavar="up|down")
+    p = sub.add_parser("stack", help="start or stop a stack alone (no load, no faults); import a Compose file")
+    ssub = p.add_subparsers(dest="stack_command", metavar="up|down|import")
     up = ssub.add_parser("up", help="start the stack, print its URLs, run until Ctrl-C")
     up.add_argument("--stack", default="lending", help="built-in stack name or stack file (default: lending)")
     up.add_argument("--replicas", action="append", default=[], metavar="SERVICE=N")
@@ -27,6 +28,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.set_defaults(func=cmd_up, preload=MODEL_MODULES)
     down = ssub.add_parser("down", help="stop stacks started with 'stack up'")
     down.set_defaults(func=cmd_down)
+    imp = ssub.add_parser(
+        "import", help="write a stack file and a starter drill from a Compose file",
+        description="Read a Compose file (docker compose's format) and write a stack for the docker backend, "
+        "a starter drill and a starter locustfile next to it. Every dependency edge becomes a link; what "
+        "the stack cannot hold is one warning line on stderr. Exit 2 for a file that is not a Compose file "
+        "or files that exist (without --force). See docs/compose.md.")
+    imp.add_argument("compose", type=Path, metavar="COMPOSE_FILE", help="compose.yaml, docker-compose.yml, ...")
+    imp.add_argument("-o", "--output", type=Path, default=None, metavar="STACK_FILE",
+                     help="the stack file to write (default: NAME.stack.yaml next to the Compose file); "
+                          "the drill and locustfile go beside it")
+    imp.add_argument("--entry", default=None, metavar="SERVICE",
+                     help="the service the load enters by (default: the one that publishes ports and that "
+                          "no other service depends on)")
+    imp.add_argument("--force", action="store_true", help="overwrite files that exist")
+    imp.set_defaults(func=cmd_import)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
@@ -87,6 +103,16 @@ async def _up(stack, replicas, service_args, fault_proxy, backend, allow_remote:
         await session.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from harness.stack.compose import import_compose
+
+    result = import_compose(args.compose, output=args.output, entry=args.entry, force=args.force)
+    for line in result.warnings:
+        print(line, file=sys.stderr)
+    print("\n".join(result.summary()))
+    return 0
 
 
 def cmd_down(args: argparse.Namespace) -> int:

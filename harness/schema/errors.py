@@ -12,13 +12,14 @@ import re
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, Iterable, Union
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, Iterable, Union
 
 from harness.errors import UsageError
 from harness.schema.suggest import did_you_mean, known_list
 from harness.schema.yaml_source import Loc, YamlSource
+
+if TYPE_CHECKING:  # pydantic is loaded by the models; reading a file (read_source) must not need it
+    from pydantic import BaseModel, ValidationError
 
 _IDENT = re.compile(r"^[A-Za-z_][\w-]*$")
 # What str.splitlines() splits at, each as its escape.
@@ -150,6 +151,8 @@ def _reword(err: dict[str, Any], loc: Loc, model: type[BaseModel], key_error: bo
 
 def fields_at(model: type[BaseModel], loc: Loc) -> list[str] | None:
     """The keys a mapping at `loc` may hold, per the model (aliases as written in files)."""
+    from pydantic import BaseModel
+
     tp: Any = model
     for part in loc:
         tp = _unwrap(tp)
@@ -190,6 +193,8 @@ def _unwrap(tp: Any) -> Any:
 
 
 def _is_model_or_container(tp: Any) -> bool:
+    from pydantic import BaseModel
+
     while typing.get_origin(tp) is typing.Annotated:
         tp = typing.get_args(tp)[0]
     if typing.get_origin(tp) in (list, dict, tuple):

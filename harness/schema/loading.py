@@ -9,14 +9,15 @@ so one run of `chaosdrill validate` shows everything wrong with a file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from harness.schema.errors import FileError, FileIssue, issue_at, issues_from_validation
 from harness.schema.yaml_source import Loc, YamlSource, YamlSyntaxError, read_yaml
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:  # loaded with the models: reading a file alone (read_source) does not need it
+    from pydantic import BaseModel
+
+M = TypeVar("M", bound="BaseModel")
 
 # A semantic check: (raw data, report(loc, message)) -> None
 Report = Callable[[Loc, str], None]
@@ -46,6 +47,8 @@ def read_source(path: Path | str) -> YamlSource:
 def validate_source(source: YamlSource, model: type[M], context: dict[str, Any] | None = None,
                     semantic: Callable[[Any, Report], None] | None = None) -> tuple[M | None, list[FileIssue]]:
     """The model (None when invalid) and every issue found by both passes."""
+    from pydantic import ValidationError
+
     issues: list[FileIssue] = []
     obj: M | None = None
     try:

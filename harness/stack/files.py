@@ -53,18 +53,25 @@ def _check_stack(data: dict[str, Any], report: Report) -> None:
                 report(("links", key, side) if given else ("links", key), unknown_name("service", value, names))
 
     backend = data.get("backend", "process")
+    for key, body in links.items():
+        if backend == "process" and isinstance(body, dict) and "port" in body:
+            report(("links", key, "port"), "the process backend forwards a link to its target's own port; "
+                                           "a port here is the docker backend's")
     for name, svc in services.items():
         if not isinstance(svc, dict):
             continue
         if backend == "process" and "command" not in svc and "address" not in svc:
             report(("services", name), "a service of the process backend needs a command (or an address, "
                                        "when it is already running)")
-        command = svc.get("command")
-        if isinstance(command, list):
-            for i, arg in enumerate(command):
+        if backend == "process" and "entrypoint" in svc:
+            report(("services", name, "entrypoint"), "an image's entrypoint is the docker backend's; a process "
+                                                     "runs its command")
+        for key in ("entrypoint", "command"):
+            argv = svc.get(key)
+            for i, arg in enumerate(argv) if isinstance(argv, list) else ():
                 if isinstance(arg, str):
                     for problem in placeholder_problems(arg, links, names):
-                        report(("services", name, "command", i), problem)
+                        report(("services", name, key, i), problem)
         env = svc.get("env")
         if isinstance(env, dict):
             for k, v in env.items():
@@ -73,7 +80,7 @@ def _check_stack(data: dict[str, Any], report: Report) -> None:
                         report(("services", name, "env", k), problem)
 
     fixed = []
-    for name, svc in services.items():
+    for name, svc in services.items() if backend != "docker" else ():  # a container has its own ports
         port, replicas = (svc.get("port"), svc.get("replicas", 1)) if isinstance(svc, dict) else (None, 1)
         if not isinstance(port, bool) and isinstance(port, int) and isinstance(replicas, int) and replicas >= 1:
             fixed.append((name, port, replicas))

@@ -84,6 +84,8 @@ class Service(StrictModel):
     restart_on_kill: bool = True
     image: str | None = None
     build: Build | None = None
+    # Docker backend: replaces the image's ENTRYPOINT (and its CMD, unless `command` is given), as Compose's does.
+    entrypoint: list[str] | None = None
     # A service already running, which chaosdrill never starts nor stops: a link's target, or the entry.
     address: Address | None = None
 
@@ -95,7 +97,7 @@ class Service(StrictModel):
     def _running_elsewhere(self) -> "Service":
         if self.address is None:
             return self
-        started = [k for k in ("command", "image", "build") if getattr(self, k) is not None]
+        started = [k for k in ("command", "entrypoint", "image", "build") if getattr(self, k) is not None]
         if started:
             raise ValueError(f"a service with an address is already running: it takes no {', '.join(started)}")
         if self.replicas != 1 or self.port != "auto":
@@ -136,6 +138,10 @@ class Link(StrictModel):
         if self.listen is None:
             return None
         return f"127.0.0.1:{self.listen}" if isinstance(self.listen, int) else self.listen
+    # Docker backend: the port of TO the proxy forwards to, when TO listens on more than one
+    # (FROM->TO#9000); None: TO's own port. (On docker, a fixed `listen` is the port inside the
+    # fault proxy's container, on the run's network.)
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
 
 
 class ClassRules(StrictModel):

@@ -30,7 +30,8 @@ class DockerInstance(InstanceAddress):
     argv: list[str]
     env: dict[str, str]
     log_path: Path
-    health_path: str = "/healthz"
+    health_path: str | None = "/healthz"  # None: a TCP connect
+    entrypoint: list[str] | None = None  # None: the image's
     create_args: dict[str, Any] = field(default_factory=dict, repr=False)
     client: Any = field(default=None, repr=False)
     container: Any = field(default=None, repr=False)
@@ -93,6 +94,7 @@ class DockerInstance(InstanceAddress):
         self.container = self.client.containers.create(
             self.image,
             command=self.argv or None,
+            **({"entrypoint": self.entrypoint} if self.entrypoint is not None else {}),
             name=self.container_name,
             environment=self.env,
             ports={f"{self.container_port}/tcp": (HOST, self.port)},

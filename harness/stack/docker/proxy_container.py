@@ -131,12 +131,14 @@ class FaultProxyContainer:
                            f"within {timeout:g}s (last: {last}); its log ends: {inst.log_tail(3) or 'empty'}")
 
     def add_proxy(self, client: FaultProxyClient, state: RunState | None, name: str, source: str,
-                  target: DockerInstance, listen_port: int, host_port: int | None) -> LinkRuntime:
-        """A proxy for link `name` listening on `listen_port` in the container (published on `host_port`)."""
+                  target: DockerInstance, listen_port: int, host_port: int | None,
+                  target_port: int | None = None) -> LinkRuntime:
+        """A proxy for link `name` listening on `listen_port` in the container (published on `host_port`),
+        forwarding to `target_port` of the target (default: its service's port)."""
         pname = proxy_name(name)
         if state:
             state.add_proxy(pname)
-        info = client.create_proxy(pname, upstream=f"{target.alias}:{target.container_port}",
+        info = client.create_proxy(pname, upstream=f"{target.alias}:{target_port or target.container_port}",
                                    listen=f"0.0.0.0:{listen_port}")
         listen = f"{HOST}:{host_port}" if host_port else f"{self.instance.address}:{listen_port}"
         return LinkRuntime(name, source, target.name, pname, listen, info.upstream)
@@ -150,9 +152,12 @@ def follow(client: FaultProxyClient, links: Iterable[LinkRuntime], inst: DockerI
     one restarted took 10 to 40 s (aardvark-dns not answering), which a
     drill would have read as the system's own timeouts. A container that is
     down has no address; its name then fails to resolve at once, as a
-    crashed container's does on Docker."""
-    upstream = f"{inst.address or inst.alias}:{inst.container_port}"
+    crashed container's does on Docker. Each proxy keeps its own port of the target (a link may go to
+    another port than the service's)."""
     for link in links:
-        if link.target == inst.name and link.upstream != upstream:
+        if link.target != inst.name:
+            continue
+        upstream = f"{inst.address or inst.alias}:{link.upstream.rsplit(':', 1)[1]}"
+        if link.upstream != upstream:
             client.set_upstream(link.proxy, upstream)
             link.upstream = upstream

@@ -9,6 +9,7 @@ guarded so none runs alongside or after the removal.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import shutil
 import threading
 import time
@@ -21,7 +22,7 @@ from harness.proxy_client.launcher import external_url
 from harness.stack.docker.cleanup import lease_container_fault, release_container_fault, remove_run
 from harness.stack.docker.container import SERVICE_PORT_DEFAULT, STATE_DIR_IN_CONTAINER, DockerInstance
 from harness.stack.docker.engine import connect, engine_name, ensure_images
-from harness.stack.docker.image import python_in_image, stack_dir, stack_dir_in_container
+from harness.stack.docker.image import python_in_image, service_image, stack_dir, stack_dir_in_container
 from harness.stack.docker.labels import LABEL_INSTANCE, RunNames, owner_label, run_label_for
 from harness.stack.docker.proxy_container import (
     EDGE_PORT_BASE,
@@ -53,6 +54,7 @@ class DockerStackRuntime(StackRuntime):
         self.volume_name = self.names.volume
         self.proxy_settings = proxy_container_settings(stack)
         self.builtin_image = builtin_image
+        self.service_images: dict[str, str] = {}  # services with `build:`: the image built for each
         self.proxy_instance: DockerInstance | None = None
         self._engine_lock = threading.Lock()
 
@@ -130,15 +132,20 @@ class DockerStackRuntime(StackRuntime):
         return self.builtin_image
 
     def _resolve_images(self) -> None:
+        """Pull the images named and missing, build the services' `build:` ones: all before any container."""
         wanted: dict[str, str] = {}
         for name, svc in self.stack.services.items():
-            if getattr(svc, "image", None):
+            if getattr(svc, "image", None) and not getattr(svc, "build", None):
                 wanted.setdefault(svc.image, f"stack {self.stack.name}: services.{name}.image")
         if self.proxy_settings.image:
             wanted.setdefault(self.proxy_settings.image, f"stack {self.stack.name}: fault_proxy.image")
         ensure_images(self.docker, wanted)
+        for name, svc in self.stack.services.items():
+            if getattr(svc, "build", None):
+                self.service_images[name] = service_image(self.docker, self.stack, name, self.options.on_event)
         uses_builtin = self.proxy_settings.builtin or any(
-            not getattr(svc, "image", None) for svc in self.stack.services.values()
+            not getattr(svc, "image", None) and name not in self.service_images
+            for name, svc in self.stack.services.items()
         )
         if uses_builtin:
             self._builtin()
@@ -208,17 +215,20 @@ class DockerStackRuntime(StackRuntime):
     def _create_links(self) -> None:
         assert self.client is not None and isinstance(self.fault_proxy, FaultProxyContainer)
         proxies = self.fault_proxy
-        for i, (name, link) in enumerate(self.stack.links.items()):
+        fixed = self._fixed_listen_ports()
+        free = (p for p in itertools.count(LINK_PORT_BASE) if p not in fixed)
+        for name, link in self.stack.links.items():
             target = self.instance(link.to, 0)
-            self.links[name] = proxies.add_proxy(self.client, self.state, name, link.from_, target,
-                                                 LINK_PORT_BASE + i, None)
+            listen = getattr(link, "listen", None) or next(free)
+            self.links[name] = proxies.add_proxy(self.client, self.state, name, link.from_, target, listen, None,
+                                                 target_port=getattr(link, "port", None))
         for i, inst in enumerate(self.instances[self.stack.entry]):
             self.edges.append(proxies.add_proxy(self.client, self.state, f"{EDGE_FROM}->{inst.name}", EDGE_FROM,
                                                 inst, EDGE_PORT_BASE + i, proxies.edge_host_ports[i]))
         folder = stack_dir(self.stack)
         for name, group in self.instances.items():
             svc = self.stack.services[name]
-            image = getattr(svc, "image", None) or self._builtin()
+            image = self.service_images.get(name) or getattr(svc, "image", None) or self._builtin()
             mounts = dict(group[0].create_args.get("volumes", {}))
             extra: dict[str, str] = {}
             if folder is not None:
@@ -234,10 +244,32 @@ class DockerStackRuntime(StackRuntime):
                 where = f"stack {self.stack.name}: services.{name}"
                 inst.argv = [render(a, ctx, f"{where}.command") for a in svc.command or []]
                 inst.argv += self.options.extra_args.get(name, [])
+                entrypoint = getattr(svc, "entrypoint", None)
+                if entrypoint is not None:
+                    inst.entrypoint = [render(a, ctx, f"{where}.entrypoint") for a in entrypoint]
                 inst.env = {k: render(v, ctx, f"{where}.env.{k}") for k, v in svc.env.items()}
                 inst.image = image
                 inst.client = self.docker
                 inst.create_args = {**inst.create_args, "volumes": mounts}
+
+    def _fixed_listen_ports(self) -> set[int]:
+        """The links' own `listen:` ports in the proxy's container: each once, none on its API port
+        nor on the edge proxies' (the load's way in)."""
+        owner: dict[int, str] = {self.proxy_settings.api_port: "the fault proxy's API"}
+        for i in range(self.stack.services[self.stack.entry].replicas):
+            owner[EDGE_PORT_BASE + i] = f"edge link {EDGE_FROM}->{self.stack.entry}{f'#{i}' if i else ''}"
+        for name, link in self.stack.links.items():
+            port = getattr(link, "listen", None)
+            if port is None:
+                continue
+            if not isinstance(port, int):
+                raise UsageError(f"stack {self.stack.name}: links.{name}.listen {port}: on the docker backend a "
+                                 "link listens on a port of the fault proxy's container; give the port alone")
+            if port in owner:
+                raise UsageError(f"stack {self.stack.name}: links.{name}.listen: port {port} is also the port of "
+                                 f"{owner[port]} in the fault proxy's container; give each link its own")
+            owner[port] = f"link {name}"
+        return set(owner)
 
     def _follow(self, inst: DockerInstance) -> None:
         """Keep the proxies in front of `inst` pointed at it when its address changes (proxy_container.follow)."""
