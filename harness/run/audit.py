@@ -47,6 +47,10 @@ async def _wait_answering(session: aiohttp.ClientSession, inst: Any, timeout: fl
     while loop.time() < deadline:
         if inst.running() and not inst.paused:
             try:
+                if inst.health_path is None:  # a service checked by TCP: accepting a connection is answering
+                    _, writer = await asyncio.wait_for(asyncio.open_connection(inst.host, inst.port), 2)
+                    writer.close()
+                    return
                 async with session.get(inst.url + inst.health_path) as resp:
                     if resp.status == 200:
                         return

@@ -10,7 +10,8 @@ from harness.errors import UsageError
 from harness.stack.docker.image import built_image_repo, context_digest, service_image
 from harness.stack.docker.proxy_container import follow
 from harness.stack.docker.runtime import DockerStackRuntime
-from harness.stack.model import Stack, validate_stack_file
+from harness.stack.model import Stack
+from harness.stack.files import validate_stack_file
 from harness.stack.runtime import LinkRuntime, StackOptions
 
 

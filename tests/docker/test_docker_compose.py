@@ -23,7 +23,7 @@ from harness.cli import main
 from harness.errors import HarnessError, UsageError
 from harness.stack.docker.labels import LABEL_RUN
 from harness.stack.docker.runtime import DockerStackRuntime
-from harness.stack.model import load_stack
+from harness.stack.files import load_stack
 from harness.stack.runtime import StackOptions
 
 ROOT = Path(__file__).resolve().parents[2]

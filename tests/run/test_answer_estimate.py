@@ -10,7 +10,7 @@ from harness.run.answers import estimate_answers
 from harness.run.load_rate import users_over_time
 from harness.run.plan import make_plan
 from harness.scenario import Load, Scenario
-from harness.stack.model import load_stack
+from harness.stack.files import load_stack
 from tests.run.conftest import ROOT, run_cli
 
 LENDING = load_stack("lending")
