@@ -21,7 +21,9 @@ def test_a_drill_without_the_profile_runs_at_full_length_and_says_so(tmp_path, c
     without = SCENARIOS / "echo-outage.yaml"  # a test drill with no profiles
     loaded = _with_profile([(with_profile, load_scenario(with_profile)), (without, load_scenario(without))],
                            "gate", str(tmp_path))
-    assert [s.phases[0].duration for _, s in loaded] == [3.0, load_scenario(without).phases[0].duration]
+    gate_baseline = load_scenario(with_profile).profiles["gate"].phase_durations["baseline"]
+    assert [s.phases[0].duration for _, s in loaded] == [gate_baseline, load_scenario(without).phases[0].duration]
+    assert gate_baseline < load_scenario(with_profile).phases[0].duration
     assert f"gate: {without} has no 'gate' profile: it runs at full length" in capsys.readouterr().err
 
 
